@@ -1,0 +1,1 @@
+"""Typer CLI: one thin module per verb; logic lives in the library packages."""
