@@ -1,0 +1,366 @@
+"""One streaming pass over a data file: validation problems, token counts per tokenizer, exact and
+near duplicates, labels, PII, then (optionally) overlap with a validation file.
+
+Memory stays flat as the file grows: examples are processed in batches and dropped; per example only
+a few fixed-size numbers stay (token totals as uint32, an 8-byte hash of the normalised example, an
+8-byte hash of its input, the line number). Stored problem lists are capped (``MAX_STORED``) while
+their totals are still counted. The near-duplicate index has its own bound (see ``neardup``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from array import array
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from tunewise.audit.neardup import NearDupIndex
+from tunewise.audit.report import AuditReport, TokenizerResult
+from tunewise.audit.tokenizers import REPLY_PRIMING, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, TokenCounter, resolve
+from tunewise.data import Columns, Example, scan
+from tunewise.data.readers import container_of, detect_format
+from tunewise.errors import BadInputError, Problem
+
+MAX_STORED = 10_000  # problems of each severity kept for the report; totals are always exact
+MAX_LISTED = 100  # example pairs/lines listed per finding in the JSON
+BATCH = 2048
+
+Progress = Callable[[int], None]
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.n_errors = 0
+        self.n_warnings = 0
+
+    def add(self, p: Problem) -> None:
+        if p.severity == "error":
+            self.n_errors += 1
+            if len(self.errors) < MAX_STORED:
+                self.errors.append(p)
+        else:
+            self.n_warnings += 1
+            if len(self.warnings) < MAX_STORED:
+                self.warnings.append(p)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _h64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+def count_lines(path: Path) -> int | None:
+    """Lines in a text file (1 MB reads, constant memory); rows for Parquet; None if unknown."""
+    try:
+        container = container_of(path)
+        if container == "parquet":
+            import pyarrow.parquet as pq
+
+            files = [path] if path.is_file() else sorted(path.glob("*.parquet"))
+            return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        n, last = 0, b"\n"
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                n += chunk.count(b"\n")
+                last = chunk[-1:]
+        return n + (last != b"\n")
+    except Exception:  # noqa: BLE001 - only used for a progress bar
+        return None
+
+
+class _Pass:
+    """Accumulates everything measured over one file's examples."""
+
+    def __init__(self, counters: list[TokenCounter], *, near: NearDupIndex | None, pii: bool,
+                 limits: list[int | None], problems: _Problems) -> None:
+        self.counters, self.near, self.pii, self.limits, self.problems = counters, near, pii, limits, problems
+        self.n = 0
+        self.totals = [array("I") for _ in counters]
+        self.in_sum = [0] * len(counters)
+        self.out_sum = [0] * len(counters)
+        self.over = [0] * len(counters)
+        self.over_lines: list[list[int]] = [[] for _ in counters]
+        self.hashes = array("Q")
+        self.in_hashes = array("Q")
+        self.out_hashes = array("Q")
+        self.lines = array("I")
+        self.labels: Counter[str] = Counter()
+        self.pii_counts: Counter[str] = Counter()
+        self.pii_examples = 0
+        self.pii_samples: list[dict[str, object]] = []
+        self.near_pairs: list[dict[str, object]] = []
+        self.near_lines = array("I")
+
+    # -- tokens ---------------------------------------------------------------------------------
+    def _tokens(self, batch: list[Example]) -> None:
+        texts: list[str] = []
+        owner: list[int] = []
+        is_out: list[bool] = []
+        over = [[0] * len(batch) for _ in self.counters]
+        for j, ex in enumerate(batch):
+            if ex.kind == "chat" and ex.messages is not None:
+                msgs = ex.messages
+                last = max(i for i, m in enumerate(msgs) if m.get("role") == "assistant")
+                for i, m in enumerate(msgs):
+                    out = i == last
+                    content = m.get("content")
+                    if isinstance(content, str) and content:
+                        texts.append(content)
+                        owner.append(j)
+                        is_out.append(out)
+                    for key in ("tool_calls", "function_call"):
+                        if m.get(key):
+                            texts.append(json.dumps(m[key], separators=(",", ":"), ensure_ascii=False))
+                            owner.append(j)
+                            is_out.append(out)
+                    role, name = str(m.get("role") or ""), m.get("name")
+                    for k, c in enumerate(self.counters):
+                        o = c.count_one_cached(role)
+                        if isinstance(name, str) and name:
+                            o += c.count_one_cached(name) + (TOKENS_PER_NAME if c.cookbook_overheads else 0)
+                        if c.cookbook_overheads:
+                            o += TOKENS_PER_MESSAGE
+                        over[k][j] += o
+                for k, c in enumerate(self.counters):
+                    over[k][j] += REPLY_PRIMING if c.cookbook_overheads else c.special_overhead
+            else:
+                if ex.text:
+                    texts.append(ex.text)
+                    owner.append(j)
+                    is_out.append(False)
+                out_text = ex.output
+                if out_text:
+                    texts.append(out_text)
+                    owner.append(j)
+                    is_out.append(True)
+                for k, c in enumerate(self.counters):
+                    over[k][j] += c.special_overhead
+        own = np.asarray(owner, dtype=np.int64)
+        outm = np.asarray(is_out, dtype=bool)
+        n = len(batch)
+        for k, c in enumerate(self.counters):
+            counts = np.asarray(c.count(texts), dtype=np.int64)
+            out_t = np.bincount(own[outm], weights=counts[outm], minlength=n).astype(np.int64)
+            in_t = np.bincount(own[~outm], weights=counts[~outm], minlength=n).astype(np.int64)
+            in_t += np.asarray(over[k], dtype=np.int64)
+            tot = in_t + out_t
+            self.totals[k].frombytes(tot.astype(np.uint32).tobytes())
+            self.in_sum[k] += int(in_t.sum())
+            self.out_sum[k] += int(out_t.sum())
+            limit = self.limits[k]
+            if limit is not None:
+                for j in np.flatnonzero(tot > limit):
+                    self.over[k] += 1
+                    ex = batch[int(j)]
+                    if len(self.over_lines[k]) < MAX_LISTED:
+                        self.over_lines[k].append(ex.line)
+                    self.problems.add(Problem(ex.source, ex.line,
+                                              f"{int(tot[j]):,} tokens ({c.name}) is over the context limit of {limit:,}",
+                                              "It would be truncated in training; shorten or split it", "warning"))
+
+    # -- everything else -------------------------------------------------------------------------
+    def add_batch(self, batch: list[Example]) -> None:
+        if not batch:
+            return
+        self._tokens(batch)
+        for ex in batch:
+            self.n += 1
+            self.lines.append(ex.line)
+            n_in, n_out = _norm(ex.text), _norm(ex.output or "")
+            self.hashes.append(_h64(n_in + "\x1f" + n_out))
+            self.in_hashes.append(_h64(n_in))
+            self.out_hashes.append(_h64(n_out))
+            if ex.label is not None:
+                self.labels[ex.label] += 1
+            if self.pii:
+                self._pii(ex)
+            if self.near is not None:
+                hit = self.near.add(ex.line, f"{n_in} {n_out}")
+                if hit is not None:
+                    self.near_lines.append(hit.line)
+                    if len(self.near_pairs) < MAX_LISTED * 10:
+                        self.near_pairs.append({"line": hit.line, "similar_to": hit.other, "jaccard": hit.jaccard})
+
+    def _pii(self, ex: Example) -> None:
+        from tunewise.detectors.pii import find_pii
+
+        kinds: Counter[str] = Counter()
+        texts = ex.texts() if ex.kind == "chat" else [ex.text, ex.output or ""]
+        for t in texts:
+            if t:
+                for h in find_pii(t):
+                    kinds[h.type] += 1
+                    if len(self.pii_samples) < MAX_LISTED:
+                        self.pii_samples.append({"line": ex.line, "type": h.type, "masked": h.masked()})
+        if kinds:
+            self.pii_examples += 1
+            self.pii_counts.update(kinds)
+            self.problems.add(Problem(ex.source, ex.line, "contains personal data: " +
+                                      ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())),
+                                      "Remove or redact it (tunewise.detectors.pii.redact)", "warning"))
+
+
+def _batches(items: Iterable[Example | Problem], problems: _Problems, progress: Progress | None) -> Iterable[list[Example]]:
+    batch: list[Example] = []
+    for item in items:
+        if isinstance(item, Problem):
+            problems.add(item)
+            continue
+        batch.append(item)
+        if len(batch) >= BATCH:
+            if progress:
+                progress(batch[-1].line)
+            yield batch
+            batch = []
+    if batch:
+        if progress:
+            progress(batch[-1].line)
+        yield batch
+
+
+def _exact_duplicates(p: _Pass, name: str, problems: _Problems) -> dict[str, object]:
+    h = np.frombuffer(p.hashes, dtype=np.uint64) if p.n else np.zeros(0, np.uint64)
+    lines = np.frombuffer(p.lines, dtype=np.uint32) if p.n else np.zeros(0, np.uint32)
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    same = np.zeros(len(hs), dtype=bool)
+    if len(hs) > 1:
+        same[1:] = hs[1:] == hs[:-1]
+    dup_pos = order[same]  # later members of each group (stable sort keeps file order within a group)
+    first_of = np.maximum.accumulate(np.where(~same, np.arange(len(hs)), 0))
+    pairs = []
+    dup_lines = set()
+    for i in np.flatnonzero(same):
+        line, orig = int(lines[order[i]]), int(lines[order[first_of[i]]])
+        dup_lines.add(line)
+        if len(pairs) < MAX_LISTED:
+            pairs.append({"line": line, "duplicate_of": orig})
+        problems.add(Problem(name, line, f"exact duplicate of line {orig} (after whitespace normalisation)",
+                             "Remove the repeat; duplicates overweight an example", "warning"))
+    # Same input (prompt / text), different output (label / completion): contradicting examples.
+    ih = np.frombuffer(p.in_hashes, dtype=np.uint64) if p.n else np.zeros(0, np.uint64)
+    oh = np.frombuffer(p.out_hashes, dtype=np.uint64) if p.n else np.zeros(0, np.uint64)
+    conflicting = 0
+    conflict_pairs = []
+    if len(ih) > 1:
+        o2 = np.lexsort((oh, ih))  # grouped by input hash, then output hash
+        a, b = ih[o2], oh[o2]
+        new_in = np.ones(len(a), dtype=bool)
+        new_in[1:] = a[1:] != a[:-1]
+        new_pair = new_in.copy()
+        new_pair[1:] |= b[1:] != b[:-1]
+        starts = np.flatnonzero(new_in)
+        ends = np.r_[starts[1:], len(a)]
+        distinct_outputs = np.add.reduceat(new_pair.astype(np.int64), starts)
+        for g in np.flatnonzero(distinct_outputs > 1):
+            conflicting += 1
+            if len(conflict_pairs) < MAX_LISTED:
+                members = o2[starts[g]:ends[g]]
+                conflict_pairs.append(sorted(int(lines[m]) for m in members)[:10])
+    for grp_lines in conflict_pairs:
+        problems.add(Problem(name, grp_lines[0], "the same input has different outputs on lines " +
+                             ", ".join(map(str, grp_lines)), "Contradicting labels teach noise; keep one", "warning"))
+    return {"exact": len(dup_pos), "exact_pairs": pairs, "exact_lines": dup_lines,
+            "conflicting": conflicting, "conflicting_lines": conflict_pairs}
+
+
+def audit_file(
+    path: str | Path,
+    *,
+    fmt: str | None = None,
+    columns: Columns = Columns(),
+    tokenizers: Iterable[str] = ("o200k_base",),
+    max_tokens: int | None = None,
+    validation: str | Path | None = None,
+    license: str | None = None,  # noqa: A002 - mirrors the CLI option
+    source: str | None = None,
+    intended_use: str | None = None,
+    near_dups: bool = True,
+    near_threshold: float = 0.8,
+    num_perm: int = 128,
+    near_dup_limit: int = 40_000,
+    pii: bool = True,
+    progress: Progress | None = None,
+) -> AuditReport:
+    """Audit one training file (and optionally its validation file). Never modifies the input."""
+    from tunewise.audit.license import provenance
+
+    path = Path(path)
+    if not 0.0 < near_threshold <= 1.0:
+        raise BadInputError("--near-threshold must be in (0, 1]", why=f"got {near_threshold}")
+    if max_tokens is not None and max_tokens <= 0:
+        raise BadInputError("--max-tokens must be positive", why=f"got {max_tokens}")
+    specs = [t for t in dict.fromkeys(s.strip() for s in tokenizers) if t]
+    if not specs:
+        raise BadInputError("no tokenizer given", fix="Pass --tokenizer o200k_base (or cl100k_base, minilm, a model dir)")
+    counters = [resolve(s) for s in specs]
+    limits = [max_tokens if max_tokens is not None else c.limit for c in counters]
+    detected, container = detect_format(path, columns)
+    fmt = fmt or detected
+    problems = _Problems()
+    near = NearDupIndex(threshold=near_threshold, num_perm=num_perm, max_indexed=near_dup_limit) if near_dups else None
+    acc = _Pass(counters, near=near, pii=pii, limits=limits, problems=problems)
+    for batch in _batches(scan(path, fmt, columns), problems, progress):
+        acc.add_batch(batch)
+
+    dups = _exact_duplicates(acc, str(path), problems)
+    exact_lines: set[int] = dups.pop("exact_lines")  # type: ignore[assignment]
+    near_only = [ln for ln in acc.near_lines if ln not in exact_lines]
+    near_set = set(near_only)
+    for pr in acc.near_pairs:
+        if pr["line"] in near_set:
+            problems.add(Problem(str(path), int(pr["line"]),  # type: ignore[arg-type]
+                                 f"near duplicate of line {pr['similar_to']} (estimated Jaccard {pr['jaccard']})",
+                                 "Check whether both are needed", "warning"))
+    dups["near"] = len(near_only)
+    dups["near_pairs"] = [pr for pr in acc.near_pairs if pr["line"] in near_set][:MAX_LISTED]
+    dups["near_method"] = {
+        "library": "datasketch MinHashLSH", "threshold": near_threshold, "num_perm": num_perm,
+        "shingles": "word 3-grams, lower-cased, whitespace-normalised",
+        "indexed": near.indexed if near else 0, "checked": near.checked if near else 0,
+        "max_indexed": near_dup_limit, "bounded": bool(near and near.bounded), "enabled": near_dups,
+    }
+
+    lic, lic_problems = provenance(path, license=license, source=source, intended_use=intended_use)
+    for p in lic_problems:
+        problems.add(p)
+
+    val = None
+    if validation is not None:
+        from tunewise.audit.overlap import validation_overlap
+
+        val = validation_overlap(Path(validation), acc, fmt=fmt, columns=columns, near=near, problems=problems)
+
+    tokens = {}
+    for k, c in enumerate(counters):
+        tokens[c.name] = TokenizerResult(
+            name=c.name, kind=c.kind, totals=acc.totals[k], input_total=acc.in_sum[k], output_total=acc.out_sum[k],
+            limit=limits[k], limit_source=("--max-tokens" if max_tokens is not None else c.limit_source),
+            over_limit=acc.over[k], over_limit_lines=acc.over_lines[k],
+            counting=("OpenAI cookbook chat billing: 3 tokens/message + 1/name + 3 reply priming"
+                      if c.cookbook_overheads and fmt == "chat" else
+                      "role + content tokens per message, plus the model's special tokens (no chat template)"
+                      if fmt == "chat" else
+                      "input + output tokens" + (f", plus {c.special_overhead} special tokens" if c.special_overhead else "")),
+        )
+    return AuditReport(
+        path=path, format=fmt, container=container, examples=acc.n, tokens=tokens, duplicates=dups,
+        labels=dict(sorted(acc.labels.items(), key=lambda kv: (-kv[1], kv[0]))),
+        pii=dict(sorted(acc.pii_counts.items())), pii_examples=acc.pii_examples, pii_samples=acc.pii_samples,
+        pii_enabled=pii, license=lic, validation=val,
+        errors=problems.errors, warnings=problems.warnings, n_errors=problems.n_errors,
+        n_warnings=problems.n_warnings,
+        settings={"tokenizers": specs, "max_tokens": max_tokens, "near_threshold": near_threshold,
+                  "num_perm": num_perm, "near_dup_limit": near_dup_limit, "pii": pii,
+                  "columns": {"text": columns.text, "label": columns.label, "prompt": columns.prompt,
+                              "completion": columns.completion, "id": columns.id}},
+    )

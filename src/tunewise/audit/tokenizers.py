@@ -1,0 +1,141 @@
+"""Token counters: real tiktoken encodings (offline) and Hugging Face tokenizers from a local model dir.
+
+Counting chat examples the way OpenAI bills them follows OpenAI's cookbook, "How to count tokens with
+tiktoken" (github.com/openai/openai-cookbook, examples/How_to_count_tokens_with_tiktoken.ipynb,
+``num_tokens_from_messages``): every message costs 3 tokens plus the tokens of each of its string
+values (role, content, name), a ``name`` costs 1 more, and every reply is primed with 3 tokens
+(``<|start|>assistant<|message|>``). Tool calls are counted as the tokens of their compact JSON, which
+the cookbook does not cover (an approximation, stated in docs/audit-schema.md).
+
+Speed: on the 2-core machine this was built on, ``Encoding.encode_ordinary_batch`` (a thread pool
+with one future per text) was 4-5x slower than a plain ``map`` over ``encode_ordinary`` for short
+texts (benchmarks/audit.md), so counters map over ``encode_ordinary``; the counts are tiktoken's own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tunewise.errors import BadInputError, did_you_mean
+
+# OpenAI cookbook num_tokens_from_messages (see module docstring).
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+REPLY_PRIMING = 3
+
+# Fallback context limits when tunewise.catalog has none. Source: OpenAI fine-tuning guide, "Token
+# limits" (recorded in the shared reference prices.md): training examples longer than this are
+# truncated - gpt-4o / gpt-4o-mini (o200k_base) 65,536 tokens; gpt-3.5-turbo-0125 (cl100k_base) 16,385.
+FALLBACK_LIMITS: dict[str, tuple[int, str]] = {
+    "o200k_base": (65_536, "OpenAI fine-tuning guide: gpt-4o / gpt-4o-mini max tokens per training example"),
+    "cl100k_base": (16_385, "OpenAI fine-tuning guide: gpt-3.5-turbo-0125 max tokens per training example"),
+}
+ALIASES = {"minilm": "minilm"}
+
+
+@dataclass
+class TokenCounter:
+    """Counts tokens of many texts at once. ``name`` is the key used in the audit JSON."""
+
+    name: str
+    kind: str  # "tiktoken" | "hf"
+    limit: int | None = None
+    limit_source: str = "unknown"
+    special_overhead: int = 0  # tokens a model adds around one sequence ([CLS] … [SEP])
+    _impl: Any = field(default=None, repr=False)
+    _cache: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def count(self, texts: list[str]) -> list[int]:
+        if not texts:
+            return []
+        if self.kind == "tiktoken":
+            return list(map(len, map(self._impl.encode_ordinary, texts)))
+        return [len(e.ids) for e in self._impl.encode_batch(texts, add_special_tokens=False)]
+
+    def count_one_cached(self, text: str) -> int:
+        """Count a short, often repeated string (a role, a name) once."""
+        n = self._cache.get(text)
+        if n is None:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            n = self._cache[text] = self.count([text])[0]
+        return n
+
+    @property
+    def cookbook_overheads(self) -> bool:
+        """Whether chat examples get OpenAI's per-message overheads (tiktoken encodings only)."""
+        return self.kind == "tiktoken"
+
+
+def resolve(spec: str) -> TokenCounter:
+    """'o200k_base', 'cl100k_base', 'minilm' (the bundled MiniLM) or a local HF model directory."""
+    from tunewise import assets
+
+    spec = spec.strip()
+    if spec in assets.TIKTOKEN_ENCODINGS:
+        limit, source = FALLBACK_LIMITS[spec]
+        limit, source = _catalog_limit(spec) or (limit, source + " (built-in fallback; no catalog entry)")
+        return TokenCounter(spec, "tiktoken", limit, source, _impl=assets.get_tiktoken(spec))
+    if spec == "minilm":
+        return _hf_counter(assets.minilm_dir(), name="minilm")
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return _hf_counter(path, name=path.name)
+    raise BadInputError(f"unknown tokenizer '{spec}'", why="not a tiktoken encoding, 'minilm' or a model directory",
+                        fix=did_you_mean(spec, [*assets.TIKTOKEN_ENCODINGS, "minilm"]) +
+                        " (or pass the path of a local Hugging Face model directory with a tokenizer.json)")
+
+
+def _hf_counter(path: Path, *, name: str) -> TokenCounter:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    tok_file = path / "tokenizer.json"
+    if not tok_file.is_file():
+        raise BadInputError("model directory has no tokenizer.json", where=str(path),
+                            fix="Point --tokenizer at a Hugging Face model directory saved with a fast tokenizer")
+    from tokenizers import Tokenizer
+
+    try:
+        tok = Tokenizer.from_file(str(tok_file))
+    except Exception as exc:  # noqa: BLE001 - the tokenizers library raises plain Exceptions
+        raise BadInputError("cannot read tokenizer.json", where=str(tok_file), why=str(exc)) from None
+    tok.no_truncation()
+    tok.no_padding()
+    limit, source = _hf_limit(path)
+    special = len(tok.encode("", add_special_tokens=True).ids)
+    return TokenCounter(name, "hf", limit, source, special_overhead=special, _impl=tok)
+
+
+def _hf_limit(path: Path) -> tuple[int | None, str]:
+    """The model's own context limit: config.json max_position_embeddings (or n_positions, ...)."""
+    for fname, keys in (("config.json", ("max_position_embeddings", "n_positions", "max_seq_len")),
+                        ("tokenizer_config.json", ("model_max_length",))):
+        f = path / fname
+        if not f.is_file():
+            continue
+        try:
+            cfg = json.loads(f.read_text(encoding="utf-8"))
+        except (ValueError, OSError):
+            continue
+        for key in keys:
+            value = cfg.get(key)
+            if isinstance(value, int) and 0 < value < 10**7:
+                return value, f"{f.name}: {key}"
+    return None, "unknown (no max_position_embeddings in the model's config.json)"
+
+
+def _catalog_limit(encoding: str) -> tuple[int, str] | None:
+    """A context limit for ``encoding`` from tunewise.catalog, when the catalog provides one."""
+    try:
+        from tunewise.catalog import context_limit_for_encoding  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        found = context_limit_for_encoding(encoding)
+    except Exception:  # noqa: BLE001 - a catalog fault must not break the audit; fall back
+        return None
+    return found or None
