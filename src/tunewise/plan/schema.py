@@ -104,7 +104,6 @@ class PilotSpec(_Strict):
     seed: int = 0
     epochs: Decimal = Field(Decimal(1), gt=0, le=50)
     max_train_examples: int | None = Field(None, gt=0)
-    max_eval_examples: int | None = Field(None, gt=0)
     learning_curve: list[Score] = Field(default_factory=list,
                                         description="data fractions, e.g. [0.25, 0.5, 1.0]; [] = off")
 
@@ -181,7 +180,7 @@ class SelfhostCandidate(_CandidateBase):
     method: Literal["full", "lora", "qlora"]
     gpu: GpuOffer
     gpus: int = Field(1, ge=1, le=1024)
-    epochs: Decimal = Field(Decimal(3), gt=0, le=50)
+    epochs: int = Field(3, ge=1, le=50)
     expected_score: ExpectedScore | None = None
 
 

@@ -1,0 +1,150 @@
+"""The run's steps as thin adapters over the library packages: audit, one pilot per local candidate.
+
+Each returns plain JSON (the step's cache record). Estimates live in ``runner.estimates``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from pathlib import Path
+from typing import Any
+
+from tunewise.errors import BadInputError, TunewiseError
+from tunewise.plan.loader import LoadedPlan
+from tunewise.plan.schema import LOCAL_MODELS, LocalCandidate
+from tunewise.runner import _json
+
+AUDIT_TOKENIZERS = ("o200k_base",)
+
+
+def audit_inputs(lp: LoadedPlan) -> dict[str, Any]:
+    d = lp.plan.data
+    return {"train": lp.resolve(d.train), "validation": lp.resolve(d.validation), "format": d.format,
+            "columns": d.columns, "license": d.license, "source": d.source, "intended_use": d.intended_use,
+            "tokenizers": list(AUDIT_TOKENIZERS)}
+
+
+def run_audit(lp: LoadedPlan) -> dict[str, Any]:
+    from tunewise.audit import audit_file
+    from tunewise.data import Columns
+
+    d = lp.plan.data
+    kwargs: dict[str, Any] = {
+        "fmt": d.format, "columns": Columns(**d.columns.model_dump()), "tokenizers": AUDIT_TOKENIZERS,
+        "validation": lp.resolve(d.validation), "license": d.license, "source": d.source,
+        "intended_use": d.intended_use,
+    }
+    accepted = inspect.signature(audit_file).parameters
+    kwargs = {k: v for k, v in kwargs.items() if k in accepted}
+    try:
+        report = audit_file(lp.resolve(d.train), **kwargs)
+    except BadInputError as exc:
+        raise BadInputError(f"the audit of data.train failed: {exc.what}", where=exc.where or lp.where("data", "train"),
+                            why=exc.why, fix=exc.fix, problems=exc.problems) from None
+    out = _json.jsonable(report.to_dict())
+    out["file"] = str(lp.resolve(d.train))
+    return out
+
+
+def pilot_inputs(lp: LoadedPlan, c: LocalCandidate) -> dict[str, Any]:
+    d, p = lp.plan.data, lp.plan.pilot
+    model = c.model if c.model in LOCAL_MODELS else lp.resolve(Path(c.model))
+    return {"train": lp.resolve(d.train), "validation": lp.resolve(d.validation), "test": lp.resolve(d.test),
+            "columns": d.columns, "format": d.format, "candidate": c.model_dump(exclude={"label", "note", "serve"}),
+            "model_files": _dir_digest(model) if isinstance(model, Path) else model,
+            "seed": p.seed, "epochs": c.epochs or p.epochs,
+            "max_train_examples": c.max_train_examples or p.max_train_examples,
+            "fractions": list(p.learning_curve) if c.learning_curve else None,
+            "target": lp.plan.task.target, "metric": lp.plan.task.metric}
+
+
+def _dir_digest(path: Path) -> list[Any]:
+    return sorted([str(f.relative_to(path)), f.stat().st_size, f.stat().st_mtime_ns]
+                  for f in path.rglob("*") if f.is_file())
+
+
+def pilot_config(lp: LoadedPlan, c: LocalCandidate, run_dir: Path) -> Any:
+    from tunewise.pilot import PilotConfig
+
+    d, p = lp.plan.data, lp.plan.pilot
+    prompting = c.method in ("zero-shot", "few-shot")
+    kwargs: dict[str, Any] = {
+        "data": lp.resolve(d.train), "model": c.model if c.model in LOCAL_MODELS else str(lp.resolve(Path(c.model))),
+        "method": c.method, "out_dir": run_dir, "seed": p.seed,
+        "max_train_examples": c.max_train_examples or p.max_train_examples,
+        "epochs": float(c.epochs or p.epochs), "validation": lp.resolve(d.validation),
+        "test": lp.resolve(d.test), "text_field": d.columns.text, "label_field": d.columns.label,
+        "target": float(lp.plan.task.target) if lp.plan.task.target is not None else None,
+        "target_metric": lp.plan.task.metric, "run_baseline": False, "progress": True, "overwrite": True,
+    }
+    if c.learning_curve and p.learning_curve and not prompting:
+        kwargs["fractions"] = tuple(float(f) for f in p.learning_curve)
+    if c.method == "few-shot" and c.shots:
+        kwargs["few_shot_k"] = c.shots
+    accepted = {f for f in PilotConfig.__dataclass_fields__}
+    return PilotConfig(**{k: v for k, v in kwargs.items() if k in accepted})
+
+
+def run_pilot_step(lp: LoadedPlan, c: LocalCandidate, run_dir: Path) -> dict[str, Any]:
+    """Run one local pilot. Bad data/options -> BadInputError at the candidate's plan line. A pilot
+    that cannot run on this machine (missing extra or asset) is 'skipped'; an internal fault is
+    'failed' with its reason (the traceback is kept in run_dir/error.txt) and the run goes on."""
+    i = lp.candidate_index(c.id)
+    try:
+        from tunewise.pilot import run_pilot
+
+        cfg = pilot_config(lp, c, run_dir)
+        result = run_pilot(cfg)
+    except BadInputError as exc:
+        raise BadInputError(f"pilot '{c.id}' cannot run: {exc.what}", where=exc.where or lp.where("candidates", i),
+                            why=exc.why, fix=exc.fix, problems=exc.problems) from None
+    except TunewiseError as exc:  # missing extra / missing offline asset: cannot run here
+        return {"status": "skipped", "reason": exc.render(), "candidate": c.id}
+    except ImportError as exc:
+        return {"status": "skipped", "reason": f"cannot run here: {exc}", "candidate": c.id}
+    except Exception as exc:  # noqa: BLE001 - one failing pilot must not lose the other steps' work
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc} (traceback in {run_dir / 'error.txt'})",
+                "candidate": c.id}
+    out = _json.jsonable(result.to_dict())
+    out.update(status="ok", candidate=c.id, run_dir=str(run_dir))
+    return out
+
+
+def pilot_complete(record: dict[str, Any]) -> bool:
+    """A cached pilot is reusable only while its run directory is still complete."""
+    if record.get("status") != "ok":
+        return True
+    rd = record.get("run_dir")
+    return bool(rd) and (Path(rd) / "COMPLETE").is_file()
+
+
+def pilot_view(d: dict[str, Any]) -> dict[str, Any]:
+    """The pilot JSON with the few fields the report reads under fixed names."""
+    v = dict(d)
+    if v.get("status") != "ok":
+        return v
+    model = v.get("model")
+    v["model_name"] = model.get("name", str(model)) if isinstance(model, dict) else model
+    if isinstance(model, dict) and model.get("note"):
+        v["model_note"] = model["note"]
+    n = None
+    for key in ("n_test", "test_examples"):
+        if isinstance(v.get(key), int):
+            n = v[key]
+    data = v.get("data") or v.get("split") or {}
+    if n is None and isinstance(data, dict):
+        for key in ("test", "n_test", "test_examples"):
+            val = data.get(key)
+            n = val if isinstance(val, int) else (val.get("n") if isinstance(val, dict) else n)
+            if n is not None:
+                break
+    if n is None and isinstance(v.get("n"), int):
+        n = v["n"]
+    cm = v.get("confusion_matrix")
+    if n is None and isinstance(cm, dict) and cm.get("rows_gold_cols_pred"):
+        n = sum(sum(r) for r in cm["rows_gold_cols_pred"])
+    v["n_test"] = n
+    return v
