@@ -280,6 +280,7 @@ def audit_file(
     columns: Columns = Columns(),
     tokenizers: Iterable[str] = ("o200k_base",),
     max_tokens: int | None = None,
+    model: str | None = None,
     validation: str | Path | None = None,
     license: str | None = None,  # noqa: A002 - mirrors the CLI option
     source: str | None = None,
@@ -304,6 +305,13 @@ def audit_file(
         raise BadInputError("no tokenizer given", fix="Pass --tokenizer o200k_base (or cl100k_base, minilm, a model dir)")
     counters = [resolve(s) for s in specs]
     limits = [max_tokens if max_tokens is not None else c.limit for c in counters]
+    sources = ["--max-tokens" if max_tokens is not None else c.limit_source for c in counters]
+    if model is not None and max_tokens is None:
+        from tunewise.audit.tokenizers import model_limit
+
+        model_lim, model_src, _ = model_limit(model)
+        limits = [model_lim] * len(counters)
+        sources = [model_src] * len(counters)
     detected, container = detect_format(path, columns)
     fmt = fmt or detected
     problems = _Problems()
@@ -344,7 +352,7 @@ def audit_file(
     for k, c in enumerate(counters):
         tokens[c.name] = TokenizerResult(
             name=c.name, kind=c.kind, totals=acc.totals[k], input_total=acc.in_sum[k], output_total=acc.out_sum[k],
-            limit=limits[k], limit_source=("--max-tokens" if max_tokens is not None else c.limit_source),
+            limit=limits[k], limit_source=sources[k],
             over_limit=acc.over[k], over_limit_lines=acc.over_lines[k],
             counting=("OpenAI cookbook chat billing: 3 tokens/message + 1/name + 3 reply priming"
                       if c.cookbook_overheads and fmt == "chat" else
@@ -359,7 +367,7 @@ def audit_file(
         pii_enabled=pii, license=lic, validation=val,
         errors=problems.errors, warnings=problems.warnings, n_errors=problems.n_errors,
         n_warnings=problems.n_warnings,
-        settings={"tokenizers": specs, "max_tokens": max_tokens, "near_threshold": near_threshold,
+        settings={"tokenizers": specs, "max_tokens": max_tokens, "model": model, "near_threshold": near_threshold,
                   "num_perm": num_perm, "near_dup_limit": near_dup_limit, "pii": pii,
                   "columns": {"text": columns.text, "label": columns.label, "prompt": columns.prompt,
                               "completion": columns.completion, "id": columns.id}},

@@ -167,7 +167,4 @@ def provenance(path: Path, *, license: str | None, source: str | None,  # noqa: 
             what = "no license is recorded" if not info.expression else f"license '{info.expression}' is unclear for commercial use"
             warn(f"{what} and the intended use is commercial",
                  "Pass --license SPDX-EXPR (or add license: to datacard.yaml) after checking the terms")
-    if not info.source:
-        problems.append(Problem(str(path), None, "no source recorded for this data",
-                                "Pass --source URL or add source: to datacard.yaml", "warning"))
     return info, problems

@@ -129,13 +129,36 @@ def _hf_limit(path: Path) -> tuple[int | None, str]:
 
 
 def _catalog_limit(encoding: str) -> tuple[int, str] | None:
-    """A context limit for ``encoding`` from tunewise.catalog, when the catalog provides one."""
+    """The largest training context limit among fine-tunable catalog models using ``encoding``."""
     try:
-        from tunewise.catalog import context_limit_for_encoding  # type: ignore[attr-defined]
-    except ImportError:
+        from tunewise.catalog import load_catalog
+
+        cat = load_catalog()
+    except Exception:  # noqa: BLE001 - a broken or missing catalog must not break the audit; fall back
         return None
-    try:
-        found = context_limit_for_encoding(encoding)
-    except Exception:  # noqa: BLE001 - a catalog fault must not break the audit; fall back
+    found: list[tuple[int, str]] = []
+    for prov in cat.providers.values():
+        for m in prov.models.values():
+            if m.tokenizer == encoding and m.fine_tunable and m.context_limit:
+                found.append((m.context_limit, f"{prov.id}/{m.id}"))
+    if not found:
         return None
-    return found or None
+    best = max(n for n, _ in found)
+    names = sorted({name for n, name in found if n == best})
+    return best, f"catalog: training context limit of {', '.join(names)}"
+
+
+def model_limit(spec: str) -> tuple[int, str, str]:
+    """(context limit, source, tokenizer) of a catalog model given as PROVIDER/MODEL."""
+    from tunewise.catalog import load_catalog
+
+    if "/" not in spec:
+        raise BadInputError(f"--model '{spec}' must be PROVIDER/MODEL", fix="For example openai/gpt-4o-mini")
+    provider, model = spec.split("/", 1)
+    cat = load_catalog()
+    m = cat.api_model(provider, model)
+    if not m.context_limit:
+        raise BadInputError(f"the catalog has no context limit for '{spec}'",
+                            fix="Pass --max-tokens N, or add context_limit to the model with --catalog-file")
+    origin = Path(cat.provider(provider).origin).name
+    return m.context_limit, f"catalog: {provider}/{m.id} context_limit ({origin})", m.tokenizer

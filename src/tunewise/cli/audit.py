@@ -1,9 +1,101 @@
-"""CLI verb module (placeholder until its issue lands)."""
+"""`tunewise audit FILE`: check a training file before fine-tuning on it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+INTENDED_USES = ("commercial", "non-commercial", "research")
 
-def register(app: typer.Typer) -> None:  # noqa: ARG001 - filled in by the issue that owns this verb
-    return None
+
+def audit_cmd(
+    file: Annotated[Path, typer.Argument(help="training data: .jsonl (chat, prompt/completion, text+label), .csv, .tsv, .parquet")],
+    format: Annotated[str | None, typer.Option("--format", help="chat, completion or text-label (default: detected)")] = None,  # noqa: A002
+    tokenizer: Annotated[list[str] | None, typer.Option("--tokenizer", "-t", help="o200k_base (default), cl100k_base, minilm or a local HF model dir; comma-separated or repeated")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="context limit per example (default: the tokenizer's known limit)")] = None,
+    model: Annotated[str | None, typer.Option(help="PROVIDER/MODEL from the catalog: its context limit (and tokenizer, unless -t is given)")] = None,
+    validation: Annotated[Path | None, typer.Option(help="validation file: checked too, and for overlap with FILE")] = None,
+    license: Annotated[str | None, typer.Option("--license", help="SPDX license expression of the data, e.g. 'CC-BY-4.0'")] = None,  # noqa: A002
+    source: Annotated[str | None, typer.Option(help="where the data comes from (URL)")] = None,
+    intended_use: Annotated[str | None, typer.Option(help="commercial, non-commercial or research")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the JSON report here ('-' for stdout)")] = None,
+    card: Annotated[Path | None, typer.Option(help="write a dataset card (Markdown) here")] = None,
+    strict: Annotated[bool, typer.Option(help="treat every warning as fatal (exit 2)")] = False,
+    text_field: Annotated[str, typer.Option(help="text column / key")] = "text",
+    label_field: Annotated[str, typer.Option(help="label column / key")] = "label",
+    prompt_field: Annotated[str, typer.Option(help="prompt column / key")] = "prompt",
+    completion_field: Annotated[str, typer.Option(help="completion column / key")] = "completion",
+    id_field: Annotated[str, typer.Option(help="id column / key")] = "id",
+    near_dups: Annotated[bool, typer.Option(help="find near duplicates (MinHash LSH)")] = True,
+    near_threshold: Annotated[float, typer.Option(help="near-duplicate Jaccard threshold")] = 0.8,
+    num_perm: Annotated[int, typer.Option(help="MinHash permutations")] = 128,
+    near_dup_limit: Annotated[int, typer.Option(help="most examples held in the near-duplicate index (memory bound)")] = 40_000,
+    pii: Annotated[bool, typer.Option(help="scan for personal data")] = True,
+) -> None:
+    """Audit a training file: validity, tokens per tokenizer, context limits, duplicates, labels, PII, license.
+
+    Exit codes: 0 usable (warnings only, unless --strict); 2 invalid rows or a file that cannot be read
+    (the report is still printed and written first).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from tunewise.audit import audit_file, write_card
+    from tunewise.audit.engine import count_lines
+    from tunewise.audit.render import render
+    from tunewise.cli._output import console, err_console, write_json
+    from tunewise.data import FORMATS, Columns
+    from tunewise.errors import BadInputError, did_you_mean
+
+    if format is not None and format not in FORMATS:
+        raise BadInputError(f"unknown format '{format}'", fix=did_you_mean(format, FORMATS))
+    if intended_use is not None and intended_use not in INTENDED_USES:
+        raise BadInputError(f"unknown intended use '{intended_use}'", fix=did_you_mean(intended_use, INTENDED_USES))
+    if num_perm < 16 or num_perm > 1024:
+        raise BadInputError("--num-perm must be between 16 and 1024", why=f"got {num_perm}")
+    if near_dup_limit < 0:
+        raise BadInputError("--near-dup-limit must be >= 0", why=f"got {near_dup_limit}")
+    for out in (json_out, card):
+        if out is not None and str(out) != "-" and out.resolve() == file.resolve():
+            raise BadInputError("an output path is the input file", where=str(out),
+                                fix="Write the report somewhere else; the input is never modified")
+    tokenizers = [t for spec in (tokenizer or []) for t in spec.split(",") if t.strip()]
+    if not tokenizers:
+        tokenizers = ["o200k_base"]
+        if model is not None:
+            from tunewise import assets
+            from tunewise.audit.tokenizers import model_limit
+
+            model_tok = model_limit(model)[2]
+            if model_tok in assets.TIKTOKEN_ENCODINGS:
+                tokenizers = [model_tok]
+    columns = Columns(text=text_field, label=label_field, prompt=prompt_field, completion=completion_field, id=id_field)
+
+    total = count_lines(file) if file.exists() else None
+    with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"),
+                  TimeElapsedColumn(), console=err_console, transient=True,
+                  disable=not err_console.is_terminal) as bar:
+        task = bar.add_task("audit", total=total)
+        report = audit_file(file, fmt=format, columns=columns, tokenizers=tokenizers, max_tokens=max_tokens, model=model,
+                            validation=validation, license=license, source=source, intended_use=intended_use,
+                            near_dups=near_dups, near_threshold=near_threshold, num_perm=num_perm,
+                            near_dup_limit=near_dup_limit, pii=pii,
+                            progress=lambda line: bar.update(task, completed=line))
+    render(report, console)
+    if json_out is not None:
+        write_json(json_out, report.to_dict())
+        if str(json_out) != "-":
+            console.print(f"JSON report: {json_out} (schema {report.to_dict()['schema_version']}, docs/audit-schema.md)")
+    if card is not None:
+        console.print(f"dataset card: {write_card(report, card)}")
+    if report.n_errors:
+        raise BadInputError(f"{report.n_errors:,} invalid row(s): the file cannot be used for fine-tuning as is",
+                            where=str(file), fix="Fix the rows listed above (each with file:line)")
+    if strict and report.n_warnings:
+        raise BadInputError(f"--strict: {report.n_warnings:,} warning(s) found", where=str(file),
+                            fix="Fix the warnings listed above or run without --strict")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("audit")(audit_cmd)

@@ -1,0 +1,93 @@
+"""Rich terminal rendering of an AuditReport: every figure with its unit and where it came from."""
+
+from __future__ import annotations
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from tunewise.audit.report import AuditReport
+
+
+def _problem_line(p, style: str) -> Text:  # noqa: ANN001 - tunewise.errors.Problem
+    t = Text()
+    t.append(p.where, style="bold")
+    t.append(": ")
+    t.append("error: " if p.severity == "error" else "warning: ", style=style)
+    t.append(p.error + (f". {p.hint}" if p.hint else ""))
+    return t
+
+
+def render(report: AuditReport, console: Console) -> None:
+    d = report.to_dict()
+    console.print(Text.assemble(("Audit of ", "bold"), (str(report.path), "bold cyan"),
+                                f"  ({d['size_bytes']:,} bytes)" if d["size_bytes"] is not None else ""))
+    console.print(f"format: {report.format} ({report.container}, detected unless --format)  task: {report.task}  "
+                  f"valid examples: {report.examples:,}  invalid rows: {report.n_errors:,}  warnings: {report.n_warnings:,}",
+                  highlight=False)
+
+    tok = Table(title="Token counts per example (measured with each tokenizer)", title_justify="left")
+    for col in ("tokenizer", "total tokens", "mean", "p50", "p95", "max", "input tokens", "output tokens",
+                "over context limit"):
+        tok.add_column(col, justify="left" if col in ("tokenizer", "over context limit") else "right")
+    for name, t in d["tokens"].items():
+        ol = t["over_limit"]
+        limit = f"{ol['count']:,} examples > {ol['limit']:,} tokens" if ol["limit"] else "no limit known"
+        tok.add_row(f"tokens ({name})", f"{t['total']:,}", f"{t['mean']:,.1f}", f"{t['p50']:,}", f"{t['p95']:,}",
+                    f"{t['max']:,}", f"{t['input']['total']:,}", f"{t['output']['total']:,}", limit)
+    console.print(tok)
+    for name, t in d["tokens"].items():
+        console.print(f"  {name}: {t['counting']}; context limit from: {t['over_limit']['limit_source']}",
+                      highlight=False, style="dim")
+
+    dup = d["duplicates"]
+    nm = dup["near_method"]
+    near = (f"{dup['near']:,} examples (datasketch MinHashLSH, Jaccard >= {nm['threshold']}, num_perm {nm['num_perm']}, "
+            f"{nm['shingles']}; indexed {nm['indexed']:,}, checked {nm['checked']:,}"
+            + (", bounded: later examples compared with the first indexed ones only" if nm["bounded"] else "") + ")"
+            if nm["enabled"] else "not checked (--no-near-dups)")
+    console.print(f"duplicates: exact {dup['exact']:,} examples (after whitespace normalisation); near {near}; "
+                  f"same input with different outputs: {dup['conflicting']:,} inputs", highlight=False)
+
+    if report.labels:
+        ls = d["label_stats"]
+        console.print(f"labels: {ls['classes']} classes; imbalance ratio {ls['imbalance_ratio']} "
+                      f"(largest / smallest class: {ls['majority']} / {ls['minority']})", highlight=False)
+        lab = Table()
+        lab.add_column("label")
+        lab.add_column("examples", justify="right")
+        lab.add_column("share", justify="right")
+        for k, v in list(report.labels.items())[:50]:
+            lab.add_row(k, f"{v:,}", f"{v / report.examples:.1%}")
+        if len(report.labels) > 50:
+            lab.add_row(f"… {len(report.labels) - 50} more", "", "")
+        console.print(lab)
+
+    if report.pii_enabled:
+        pii = ", ".join(f"{k} {v:,} hits" for k, v in d["pii"].items()) or "none found"
+        console.print(f"personal data (tunewise.detectors.pii: regex + Luhn / mod-97 / IP checks): {pii}; "
+                      f"examples affected: {report.pii_examples:,}", highlight=False)
+    else:
+        console.print("personal data: not scanned (--no-pii)")
+
+    lic = report.license
+    console.print(f"license: {lic.expression or 'unknown (none given)'}"
+                  + (f" (SPDX {'valid' if lic.valid else 'invalid'}; commercial use: {lic.use})" if lic.expression else "")
+                  + f"; source: {lic.source or 'unknown'}"
+                  + (f"; from {lic.provenance_from}" if lic.provenance_from else "")
+                  + (f"; intended use: {lic.intended_use}" if lic.intended_use else ""), highlight=False)
+
+    if report.validation:
+        v = report.validation
+        console.print(f"validation {v['file']}: {v['examples']:,} examples; overlap with training: "
+                      f"{v['overlap_total']:,} ({v['overlap_fraction']:.1%}: exact {v['exact']:,}, same input "
+                      f"{v['same_input']:,}, near {v['near']:,})", highlight=False)
+
+    if report.errors or report.warnings:
+        console.print(Text(f"Problems ({report.n_errors:,} errors, {report.n_warnings:,} warnings)", style="bold"))
+        lines = [_problem_line(p, "bold red") for p in report.errors]
+        lines += [_problem_line(p, "yellow") for p in report.warnings]
+        console.print(Group(*lines), soft_wrap=True)
+        hidden = (report.n_errors - len(report.errors)) + (report.n_warnings - len(report.warnings))
+        if hidden:
+            console.print(f"… {hidden:,} more not stored (the report keeps the first 10,000 of each kind)")
