@@ -5,6 +5,7 @@ Every problem is collected and reported together, each naming the plan line it c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +158,7 @@ def _problem_from_error(path: Path, node: yaml.Node | None, data: Any, err: dict
         hint = f"Add '{loc[-1]}:' under {'.'.join(str(p) for p in loc[:-1] if p not in CANDIDATE_KINDS) or 'the top level'}"
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
         tag = (err.get("ctx") or {}).get("tag") or ""
+        line = _yaml.line_of(node, (*loc, "kind"))
         msg = f"unknown candidate kind '{tag}'" if tag else "a candidate needs a 'kind'"
         hint = did_you_mean(str(tag), list(CANDIDATE_KINDS)) if tag else \
             "Add 'kind:' (one of " + ", ".join(CANDIDATE_KINDS) + ")"
@@ -168,6 +170,11 @@ def _problem_from_error(path: Path, node: yaml.Node | None, data: Any, err: dict
         hint = did_you_mean(str(got), choices) if choices else f"Expected {expected}"
     elif kind == "value_error":
         msg = msg.removeprefix("Value error, ")
+        m = re.match(r"^\[([\w.]+)\] ", msg)
+        if m:  # a cross-field check that names the key it is about
+            msg = msg[m.end():]
+            sub = tuple(int(p) if p.isdigit() else p for p in m.group(1).split("."))
+            line = _yaml.line_of(node, (*loc, *sub))
         hint = "Change the plan so these settings agree"
     else:
         msg = f"{dotted}: {msg}"

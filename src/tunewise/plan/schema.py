@@ -220,22 +220,23 @@ class Plan(_Strict):
         ids = [c.id for c in self.candidates]
         dup = sorted({i for i in ids if ids.count(i) > 1})
         if dup:
-            raise ValueError(f"candidate ids must be unique; listed twice: {', '.join(dup)}")
+            second = [j for j, i in enumerate(ids) if i == dup[0]][1]
+            raise ValueError(f"[candidates.{second}.id] candidate ids must be unique; listed twice: {', '.join(dup)}")
         b = self.budget
         if b.total_usd is not None and b.training_usd is not None and b.total_usd < b.training_usd:
-            raise ValueError(f"budget.total_usd ({b.total_usd}) is below budget.training_usd "
+            raise ValueError(f"[budget.total_usd] budget.total_usd ({b.total_usd}) is below budget.training_usd "
                              f"({b.training_usd}); the total includes training")
         if self.task.kind == "classification" and self.task.metric in GENERATION_METRICS:
-            raise ValueError(f"metric '{self.task.metric}' is for generation tasks; for classification use "
+            raise ValueError(f"[task.metric] metric '{self.task.metric}' is for generation tasks; for classification use "
                              + ", ".join(CLASSIFICATION_METRICS))
         if self.task.kind in ("completion", "chat") and self.task.metric in CLASSIFICATION_METRICS:
-            raise ValueError(f"metric '{self.task.metric}' is for classification; for {self.task.kind} "
+            raise ValueError(f"[task.metric] metric '{self.task.metric}' is for classification; for {self.task.kind} "
                              "use exact_match or token_f1")
         d = self.data
         for name in ("validation", "test"):
             other = getattr(d, name)
             if other is not None and Path(other) == Path(d.train):
-                raise ValueError(f"data.{name} is the same file as data.train; held-out data must differ")
+                raise ValueError(f"[data.{name}] data.{name} is the same file as data.train; held-out data must differ")
         return self
 
     def candidate(self, cid: str) -> Candidate:

@@ -100,11 +100,10 @@ class _Steps:
 
 def run_plan(plan_path: Path | str, out_dir: Path | str, *, console: Console | None = None) -> RunOutcome:
     """Run a plan end to end and write report.html, report.json and summary.md into ``out_dir``."""
-    from tunewise.runner import estimates as est_mod
-
     console = console or Console(stderr=True)
     plan_path, out_dir = Path(plan_path), Path(out_dir)
     lp = validate_plan(plan_path)
+    from tunewise.runner import estimates as est_mod
     plan = lp.plan
     for w in lp.warnings:
         console.print(f"[yellow]warning:[/] {w.render()}", highlight=False, markup=True)
