@@ -335,6 +335,7 @@ def audit_file(
         "library": "datasketch MinHashLSH", "threshold": near_threshold, "num_perm": num_perm,
         "shingles": "word 3-grams, lower-cased, whitespace-normalised",
         "indexed": near.indexed if near else 0, "checked": near.checked if near else 0,
+        "not_checked": near.skipped if near else 0,
         "max_indexed": near_dup_limit, "bounded": bool(near and near.bounded), "enabled": near_dups,
     }
 

@@ -8,9 +8,9 @@ the LSH bands are verified with the signatures' Jaccard estimate before they cou
 Memory is bounded: the index holds at most ``max_indexed`` examples (default 40,000). datasketch's
 in-memory LSH takes about 3.6 KB per indexed example with 128 permutations (9 bands x 13 rows at
 threshold 0.8, measured on 12,808 Rotten Tomatoes snippets), plus 512 bytes for the stored signature,
-so the default bound costs about 165 MB. Past that bound the audit switches to a bounded mode:
-later examples are still compared against the indexed ones but no longer added, and the report
-says how many examples were indexed and checked.
+so the default bound costs about 165 MB. Past that bound the audit is in bounded mode: near
+duplicates are searched among the first ``max_indexed`` examples only (exact duplicates are still
+found over the whole file), and the report says how many examples were checked.
 """
 
 from __future__ import annotations
@@ -66,10 +66,11 @@ class NearDupIndex:
         self._lines: list[int] = []  # index position -> line number
         self.indexed = 0
         self.checked = 0
+        self.skipped = 0
 
     @property
     def bounded(self) -> bool:
-        return self.indexed >= self.max_indexed
+        return self.skipped > 0
 
     def signature(self, text: str):  # noqa: ANN201 - datasketch.MinHash
         hv = shingle_hashes(text)
@@ -94,12 +95,15 @@ class NearDupIndex:
 
     def add(self, line: int, text: str) -> NearMatch | None:
         """Check ``text`` against earlier examples, then index it (until the bound is reached)."""
+        if self.checked >= self.max_indexed:
+            self.skipped += 1
+            return None
         sig = self.signature(text)
         if sig is None:
             return None
         self.checked += 1
         hit = self.query(sig)
-        if hit is None and self.indexed < self.max_indexed:
+        if hit is None:
             pos = self.indexed
             if pos % _BLOCK == 0:
                 self._sig_blocks.append(np.empty((_BLOCK, self.num_perm), dtype=sig.hashvalues.dtype))

@@ -29,10 +29,11 @@ def render(report: AuditReport, console: Console) -> None:
     tok = Table(title="Token counts per example (measured with each tokenizer)", title_justify="left")
     for col in ("tokenizer", "total tokens", "mean", "p50", "p95", "max", "input tokens", "output tokens",
                 "over context limit"):
-        tok.add_column(col, justify="left" if col in ("tokenizer", "over context limit") else "right")
+        tok.add_column(col, justify="left" if col in ("tokenizer", "over context limit") else "right",
+                       no_wrap=col == "tokenizer")
     for name, t in d["tokens"].items():
         ol = t["over_limit"]
-        limit = f"{ol['count']:,} examples > {ol['limit']:,} tokens" if ol["limit"] else "no limit known"
+        limit = f"{ol['count']:,} > {ol['limit']:,} tokens" if ol["limit"] else "no limit known"
         tok.add_row(f"tokens ({name})", f"{t['total']:,}", f"{t['mean']:,.1f}", f"{t['p50']:,}", f"{t['p95']:,}",
                     f"{t['max']:,}", f"{t['input']['total']:,}", f"{t['output']['total']:,}", limit)
     console.print(tok)
@@ -44,7 +45,7 @@ def render(report: AuditReport, console: Console) -> None:
     nm = dup["near_method"]
     near = (f"{dup['near']:,} examples (datasketch MinHashLSH, Jaccard >= {nm['threshold']}, num_perm {nm['num_perm']}, "
             f"{nm['shingles']}; indexed {nm['indexed']:,}, checked {nm['checked']:,}"
-            + (", bounded: later examples compared with the first indexed ones only" if nm["bounded"] else "") + ")"
+            + (f"; bounded: {nm['not_checked']:,} later examples not checked, raise --near-dup-limit" if nm["bounded"] else "") + ")"
             if nm["enabled"] else "not checked (--no-near-dups)")
     console.print(f"duplicates: exact {dup['exact']:,} examples (after whitespace normalisation); near {near}; "
                   f"same input with different outputs: {dup['conflicting']:,} inputs", highlight=False)
