@@ -1,9 +1,120 @@
-"""CLI verb module (placeholder until its issue lands)."""
+"""`tunewise monitor RUN_DIR --db URL`: drift, quality, latency, spend and alerts (logic in tunewise.monitor)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
+FAIL_ON_ALERT_EXIT = 3
 
-def register(app: typer.Typer) -> None:  # noqa: ARG001 - filled in by the issue that owns this verb
-    return None
+
+def monitor(
+    run_dir: Annotated[Path, typer.Argument(help="the pilot run the server serves (its reference.jsonl is the reference)")],
+    db: Annotated[str, typer.Option("--db", help="store URL the server writes to")] = "sqlite:///tunewise-requests.db",
+    window: Annotated[str, typer.Option("--window", help="window length: 90s, 15m, 1h, 7d")] = "1h",
+    windows: Annotated[int, typer.Option("--windows", help="how many consecutive windows to report (most recent last)")] = 6,
+    end: Annotated[str | None, typer.Option("--end", help="end of the last window, ISO 8601 UTC (default now)")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="write the full monitor document ('-' = stdout)")] = None,
+    alerts: Annotated[Path | None, typer.Option("--alerts", help="YAML thresholds file; fired alerts go to the store and here")] = None,
+    embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="embedding drift with the pilot's encoder")] = True,
+    reference_limit: Annotated[int, typer.Option("--reference-limit", help="reference texts sampled (seeded)")] = 1000,
+    fail_on_alert: Annotated[bool, typer.Option("--fail-on-alert", help=f"exit {FAIL_ON_ALERT_EXIT} when an alert fires (for cron/CI)")] = False,
+) -> None:
+    """Compare windows of served requests with the training reference; print and store alerts."""
+    from datetime import UTC, datetime
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from tunewise.cli._output import console, err_console, write_json
+    from tunewise.errors import BadInputError
+    from tunewise.monitor.alerts import load_rules
+    from tunewise.monitor.analyze import parse_window, run_monitor
+    from tunewise.monitor.reference import check_run_dir
+    from tunewise.monitor.store import open_store
+
+    length = parse_window(window)
+    if not 1 <= windows <= 500:
+        raise BadInputError(f"--windows must be in 1..500 (got {windows})")
+    end_dt = None
+    if end:
+        try:
+            end_dt = datetime.fromisoformat(end)
+        except ValueError:
+            raise BadInputError(f"--end '{end}' is not an ISO 8601 time", fix="e.g. 2026-11-25T18:00:00Z") from None
+        end_dt = end_dt.replace(tzinfo=UTC) if end_dt.tzinfo is None else end_dt
+    check_run_dir(run_dir)
+    rules = load_rules(alerts) if alerts else None
+    with open_store(db) as store:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=err_console, transient=True) as prog:
+            task = prog.add_task("monitor", total=None)
+            doc = run_monitor(run_dir, store, window=length, windows=windows, end=end_dt, rules=rules,
+                              embeddings=embeddings, reference_limit=reference_limit,
+                              progress=lambda msg: prog.update(task, description=msg))
+    if json_out:
+        write_json(json_out, doc)
+    if json_out != "-":
+        _print(console, doc)
+    for a in doc["alerts"]:
+        err_console.print(f"[bold red]ALERT[/] {a['message']}", highlight=False, soft_wrap=True)
+    if fail_on_alert and doc["alerts"]:
+        raise typer.Exit(FAIL_ON_ALERT_EXIT)
+
+
+def _f(v: Any, d: int = 1, unit: str = "") -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    try:
+        return f"{float(v):.{d}f}{unit}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
+    from rich.table import Table
+
+    w = doc["window"]
+    console.print(f"[bold]tunewise monitor[/] · model {doc['model']} ({doc['task']}) · store {doc['store']} · "
+                  f"reference {doc['reference']['n_used']} of {doc['reference']['n_total']} training texts · "
+                  f"{w['count']} window(s) of {w['length_s']:g} s ending {w['end'][:19]}Z", highlight=False, soft_wrap=True)
+    t = Table("window start (UTC)", "requests", "blocked", "p50 ms", "p95 ms", "spend USD", "drifting features",
+              "dataset drift", "domain AUC", "accuracy (feedback)", title="per window")
+    for win in doc["windows"]:
+        dr, q = win["drift"], win["quality"]["feedback"]
+        acc = q.get("accuracy")
+        t.add_row(win["start"][:16].replace("T", " "), str(win["volume"]["requests"]), str(win["volume"]["blocked"]),
+                  _f(win["latency_ms"]["p50"]), _f(win["latency_ms"]["p95"]), win["spend_usd"]["total"],
+                  f"{len(dr['features_drifted'])}/{dr['features_tested']}", _f(dr["dataset_drift"]),
+                  _f(dr["domain_classifier"].get("statistic"), 3),
+                  f"{acc['value']:.3f} [{acc['ci_low']:.3f}, {acc['ci_high']:.3f}] n={q['n']}" if acc else "–")
+    console.print(t)
+    cur = doc["current"]
+    ft = Table("feature", "test", "statistic", "p-value", "threshold", "PSI (band)", "drift", title="drift, most recent window")
+    for f in cur["drift"]["features"]:
+        ft.add_row(f["feature"], str(f.get("test") or "–"), _f(f.get("statistic"), 3), _f(f.get("p_value"), 4),
+                   str(f.get("threshold", "–")), f"{_f(f.get('psi'), 3)} ({f.get('psi_band', '–')})", _f(f.get("drifted")))
+    for key in ("domain_classifier", "embedding"):
+        f = cur["drift"].get(key) or {}
+        ft.add_row(f"{key} (ROC AUC)", str(f.get("test") or "–"), _f(f.get("statistic"), 3), "–",
+                   str(f.get("threshold", "–")), "–", _f(f.get("drifted")) if f.get("note") is None else f["note"])
+    console.print(ft)
+    cb = cur["quality"]["cbpe"]
+    if cb.get("expected_accuracy") is not None:
+        console.print(f"label-free estimate (CBPE): expected accuracy {cb['expected_accuracy']:.3f} "
+                      f"[{cb['band_low']:.3f}, {cb['band_high']:.3f}] ({cb['band']}, n={cb['n']}). {cb['caveat']}",
+                      highlight=False, soft_wrap=True)
+    lat, sp = cur["latency_ms"], cur["spend_usd"]
+    console.print(f"latency (server side, ms, n={lat['n']}): p50 {_f(lat['p50'])} · p90 {_f(lat['p90'])} · "
+                  f"p95 {_f(lat['p95'])} · p99 {_f(lat['p99'])}; spend {sp['total']} USD "
+                  f"({sp['per_1k_requests'] or '–'} USD per 1k requests; {sp['source']})", highlight=False, soft_wrap=True)
+    console.print(f"dataset drift in the most recent window: {_f(cur['drift']['dataset_drift'])} "
+                  f"({len(cur['drift']['features_drifted'])} of {cur['drift']['features_tested']} features; "
+                  f"threshold share {cur['drift']['threshold']}); alerts fired: {len(doc['alerts'])}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("monitor")(monitor)

@@ -1,0 +1,24 @@
+"""Request/feedback store and the monitor: drift, quality, latency, spend, alerts. No FastAPI here.
+
+>>> from tunewise.monitor import open_store, run_monitor
+>>> store = open_store("sqlite:///requests.db")
+>>> doc = run_monitor("runs/minilm", store, window=timedelta(hours=1))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["Store", "dashboard_data", "load_rules", "open_store", "parse_window", "run_monitor"]
+
+_LAZY = {"Store": "tunewise.monitor.store", "open_store": "tunewise.monitor.store",
+         "run_monitor": "tunewise.monitor.analyze", "parse_window": "tunewise.monitor.analyze",
+         "load_rules": "tunewise.monitor.alerts", "dashboard_data": "tunewise.monitor.timeseries"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tunewise.monitor' has no attribute {name!r}")

@@ -1,0 +1,227 @@
+"""`tunewise monitor`: compare windows of stored requests with the training reference.
+
+For each window: volume, status and guardrail counts, latency percentiles, spend, feature drift
+(text length, token count, out-of-vocabulary rate, predicted label), the TF-IDF domain classifier and
+dataset drift; feedback quality with CIs and the CBPE-style label-free estimate. For the most recent
+window also embedding drift with the pilot's encoder. Alerts are checked on the most recent window.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tunewise.monitor import drift, quality
+from tunewise.monitor.reference import Reference, load_reference
+from tunewise.monitor.schema import utcnow
+
+SCHEMA_VERSION = 1
+
+
+def parse_window(text: str) -> timedelta:
+    """'15m', '1h', '2d', '90s' -> timedelta."""
+    import re
+
+    from tunewise.errors import BadInputError
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", str(text))
+    if not m or float(m.group(1)) <= 0:
+        raise BadInputError(f"invalid window '{text}'", where="--window", why="expected a number and a unit",
+                            fix="Use e.g. 90s, 15m, 1h or 7d")
+    return timedelta(seconds=float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)])
+
+
+def percentiles(values: list[float]) -> dict[str, Any]:
+    import numpy as np
+
+    if not values:
+        return {"n": 0, "p50": None, "p90": None, "p95": None, "p99": None, "mean": None}
+    a = np.asarray(values, dtype=float)
+    p = np.percentile(a, [50, 90, 95, 99])
+    return {"n": len(a), "p50": float(p[0]), "p90": float(p[1]), "p95": float(p[2]), "p99": float(p[3]),
+            "mean": float(a.mean())}
+
+
+def operational_summary(rows: list[dict[str, Any]], window: timedelta) -> dict[str, Any]:
+    """Volume, status, guardrails, latency and spend for one window's rows (no model needed)."""
+    served = [r for r in rows if r["status"] == 200]
+    cost = sum((r["cost_usd"] for r in rows), Decimal(0))
+    hours = Decimal(str(window.total_seconds())) / Decimal(3600)
+    rules = Counter(d["rule"] for r in rows for d in r["guard_decisions"])
+    return {
+        "volume": {"requests": len(rows), "served": len(served), "blocked": sum(r["guard_action"] == "block" for r in rows),
+                   "flagged": sum(r["guard_action"] == "flag" for r in rows),
+                   "per_hour": float(len(rows) / (window.total_seconds() / 3600))},
+        "latency_ms": percentiles([r["latency_ms"] for r in served]),
+        "model_ms": percentiles([r["model_ms"] for r in served]),
+        "spend_usd": {"total": cost, "per_1k_requests": (cost / len(rows) * 1000) if rows else None,
+                      "per_hour": cost / hours if hours else None,
+                      "source": "self-hosted compute time x hourly price given to `tunewise serve`"},
+        "tokens": {"input": sum(r["tokens_in"] for r in rows), "output": sum(r["tokens_out"] for r in rows)},
+        "guardrails": {"by_action": dict(Counter(r["guard_action"] for r in rows)), "by_rule": dict(rules)},
+    }
+
+
+def quality_summary(rows: list[dict[str, Any]], *, bootstrap: int = 1000) -> dict[str, Any]:
+    served = [r for r in rows if r["status"] == 200 and r["endpoint"] == "classify"]
+    fb = [r for r in served if r.get("feedback_label") is not None]
+    out = {"feedback": quality.feedback_quality([r["feedback_label"] for r in fb], [r["output"] for r in fb],
+                                                bootstrap=bootstrap),
+           "cbpe": quality.cbpe_accuracy([r["confidence"] for r in served if r["confidence"] is not None])}
+    return out
+
+
+class _Features:
+    """Per-text features computed the same way for reference and current texts."""
+
+    def __init__(self, reference: Reference, predictor: Any | None) -> None:
+        self.vocab = drift.reference_vocabulary(reference.texts)
+        self.predictor = predictor
+
+    def tokens(self, texts: list[str]) -> list[int]:
+        if self.predictor is not None and hasattr(self.predictor, "count_tokens"):
+            return [int(self.predictor.count_tokens(t)) for t in texts]
+        return [len(drift.words(t)) for t in texts]
+
+    def table(self, texts: list[str]) -> dict[str, list[float]]:
+        return {"text_chars": [float(len(t)) for t in texts], "token_count": [float(x) for x in self.tokens(texts)],
+                "oov_rate": [drift.oov_rate(t, self.vocab) for t in texts]}
+
+
+def _redact_all(texts: list[str]) -> list[str]:
+    """Redact reference texts like the server redacts requests, so placeholders do not look like drift."""
+    try:
+        from tunewise.detectors import pii
+    except ImportError:  # pragma: no cover - the audit's detector is part of the package
+        return texts
+    return [pii.redact(t) for t in texts]
+
+
+def drift_for(ref_texts: list[str], ref_table: dict[str, list[float]], ref_preds: list[str] | None,
+              cur_rows: list[dict[str, Any]], feats: _Features, *, seed: int = 0) -> dict[str, Any]:
+    served = [r for r in cur_rows if r["status"] == 200]
+    cur_texts = [r["input_redacted"] for r in served]
+    cur_table = feats.table(cur_texts)
+    features = [drift.numeric_drift(name, ref_table[name], cur_table[name]) for name in ref_table]
+    if ref_preds is not None:
+        features.append(drift.categorical_drift("predicted_label", ref_preds,
+                                                [r["output"] for r in served if r["endpoint"] == "classify"]))
+    summary = drift.dataset_drift(features)
+    return {"features": features, "domain_classifier": drift.domain_classifier(ref_texts, cur_texts, seed=seed),
+            **summary}
+
+
+def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hours=1), windows: int = 6,
+                end: datetime | None = None, rules: list | None = None, predictor: Any | None = None,
+                reference_limit: int = 1000, embeddings: bool = True, bootstrap: int = 1000,
+                seed: int = 0, save: bool = True, progress: Any | None = None) -> dict[str, Any]:
+    """The monitor document for the last ``windows`` windows ending at ``end`` (default now).
+
+    ``store`` is a ``tunewise.monitor.Store``; ``rules`` from ``alerts.load_rules``. Alerts that fire
+    on the most recent window are written to the store (and returned under ``alerts``).
+    """
+    from tunewise.monitor import alerts as alerts_mod
+
+    def step(msg: str) -> None:
+        if progress is not None:
+            progress(msg)
+
+    run_dir = Path(run_dir)
+    end = end or utcnow()
+    step("loading the reference and the model")
+    reference = load_reference(run_dir, limit=reference_limit, seed=seed)
+    if predictor is None:
+        from tunewise.pilot import load_predictor
+
+        predictor = load_predictor(run_dir)
+    ref_texts = _redact_all(reference.texts)
+    feats = _Features(reference, predictor)
+    ref_table = feats.table(ref_texts)
+    is_classifier = getattr(predictor, "kind", "classification") == "classification"
+    ref_preds = None
+    if is_classifier:
+        step(f"predicting {len(ref_texts)} reference texts")
+        ref_preds = [p["label"] for p in _batched(predictor.predict, ref_texts)]
+
+    out_windows = []
+    for k in range(windows, 0, -1):
+        w_start, w_end = end - k * window, end - (k - 1) * window
+        step(f"window {w_start:%H:%M}-{w_end:%H:%M}")
+        rows = store.fetch_requests(start=w_start, end=w_end)
+        summary: dict[str, Any] = {"start": w_start, "end": w_end, **operational_summary(rows, window)}
+        summary["drift"] = drift_for(ref_texts, ref_table, ref_preds, rows, feats, seed=seed)
+        summary["quality"] = quality_summary(rows, bootstrap=bootstrap)
+        out_windows.append(summary)
+
+    current = out_windows[-1]
+    cur_texts = [r["input_redacted"] for r in store.fetch_requests(start=current["start"], end=current["end"])
+                 if r["status"] == 200]
+    if embeddings and hasattr(predictor, "encoder_embed"):
+        step("embedding drift")
+        try:
+            ref_emb = predictor.encoder_embed(ref_texts)
+            cur_emb = predictor.encoder_embed(cur_texts) if cur_texts else []
+            current["drift"]["embedding"] = drift.embedding_drift(ref_emb, cur_emb, seed=seed)
+        except NotImplementedError as exc:
+            current["drift"]["embedding"] = {"statistic": None, "drifted": None, "note": str(exc)}
+    else:
+        current["drift"]["embedding"] = {"statistic": None, "drifted": None,
+                                         "note": "the model has no encoder embeddings (e.g. TF-IDF baseline)"}
+
+    doc: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": utcnow(),
+        "run_dir": str(run_dir),
+        "model": getattr(predictor, "name", None) or run_dir.name,
+        "task": "classification" if is_classifier else "generation",
+        "store": _safe(store.url),
+        "window": {"length_s": window.total_seconds(), "count": windows, "end": end},
+        "reference": {"path": str(reference.path), "n_total": reference.total, "n_used": len(reference.texts)},
+        "current": current,
+        "windows": out_windows,
+        "defaults": {"alpha": drift.ALPHA, "small_n": drift.SMALL_N, "wasserstein": drift.WASSERSTEIN_THRESHOLD,
+                     "jensen_shannon": drift.JS_THRESHOLD, "psi_bands": list(drift.PSI_BANDS),
+                     "dataset_drift_share": drift.DATASET_DRIFT_SHARE, "domain_auc": drift.DOMAIN_AUC_THRESHOLD,
+                     "source": "statistics.md (Evidently / NannyML defaults)"},
+    }
+    fired: list[dict[str, Any]] = []
+    if rules:
+        fired = alerts_mod.evaluate(rules, _jsonable(current))
+        store.add_alerts([{**a, "ts": utcnow(), "window_start": current["start"], "window_end": current["end"]}
+                          for a in fired])
+    doc["alerts"] = fired
+    doc = _jsonable(doc)
+    if save:
+        store.save_report(doc, window_start=current["start"], window_end=current["end"])
+    return doc
+
+
+def _batched(fn, texts: list[str], size: int = 64) -> list[Any]:  # noqa: ANN001
+    out: list[Any] = []
+    for i in range(0, len(texts), size):
+        out.extend(fn(texts[i:i + size]))
+    return out
+
+
+def _safe(url: str) -> str:
+    from tunewise.monitor.store import _safe_url
+
+    return _safe_url(url)
+
+
+def _jsonable(obj: Any) -> Any:
+    """Decimals as strings (money stays exact), datetimes ISO, numpy scalars as Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, datetime):
+        return obj.isoformat()
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        return obj.item()
+    return obj

@@ -1,0 +1,491 @@
+"""The FastAPI app factory: auth, limits, guardrails, micro-batched model calls, the request store,
+Prometheus metrics and the dashboard.
+
+``create_app(config)`` builds an app whose lifespan opens the store (applying migrations), loads the
+model, warms it up and starts the micro-batcher and the group-commit writer. A request is answered
+2xx only after its record is committed to the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from tunewise.serve.batching import MicroBatcher, Overloaded
+from tunewise.serve.config import ServeConfig
+from tunewise.serve.cost import compute_cost
+from tunewise.serve.errors import ApiError, install_handlers, problems_from_pydantic
+from tunewise.serve.metrics import Metrics
+from tunewise.serve.ratelimit import RateLimiter
+from tunewise.serve.schemas import ChatRequest, ClassifyRequest, FeedbackRequest
+from tunewise.serve.writer import StoreWriter
+
+log = logging.getLogger("tunewise.serve")
+COOKIE = "tunewise_key"
+
+
+class _State:
+    """What the lifespan builds; handlers read it from ``app.state.tw``."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.store: Any = None
+        self.model: Any = None
+        self.guard: Any = None
+        self.batcher: MicroBatcher | None = None
+        self.writer: StoreWriter | None = None
+        self.metrics = Metrics()
+        self.limiter = RateLimiter(config.rate_per_s, config.burst)
+        self.auth_cache: dict[str, tuple[float, str, Any]] = {}
+        self.ready = False
+
+
+def create_app(config: ServeConfig, *, store: Any = None, predictor: Any = None) -> FastAPI:
+    """Build the app. ``store``/``predictor`` may be passed already opened/loaded (benchmarks, tests)."""
+    config.validate()
+    st = _State(config)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # noqa: ANN202
+        from tunewise.monitor.store import open_store
+        from tunewise.serve.model import ServedModel
+
+        loop = asyncio.get_running_loop()
+        st.store = store or await loop.run_in_executor(None, open_store, config.db_url)
+        st.model = await loop.run_in_executor(None, lambda: ServedModel(config.run_dir, predictor))
+        st.guard = await loop.run_in_executor(None, _build_guard, config)
+        if st.model.kind == "classification":
+            await loop.run_in_executor(None, st.model.classify, ["warm-up"])
+            fn, max_batch = st.model.classify, config.batch_max_size
+        else:
+            fn, max_batch = st.model.generate, 1
+        st.batcher = MicroBatcher(fn, max_batch=max_batch, max_wait_ms=config.batch_max_wait_ms,
+                                  max_queue=config.queue_size, on_batch=_on_batch(st))
+        st.writer = StoreWriter(st.store)
+        await st.batcher.start()
+        await st.writer.start()
+        st.ready = True
+        log.info("serving %s (%s) from %s; store %s", st.model.name, st.model.kind, config.run_dir,
+                 _safe_url(st.store.url))
+        try:
+            yield
+        finally:
+            st.ready = False
+            await st.batcher.stop()
+            await st.writer.stop()
+            if store is None:
+                st.store.close()
+
+    app = FastAPI(title="tunewise serve", version="1", lifespan=lifespan,
+                  description="A pilot model behind API keys, limits, guardrails and a request store.")
+    app.state.tw = st
+    install_handlers(app)
+    _routes(app, st)
+    return app
+
+
+def _build_guard(config: ServeConfig) -> Any:
+    from tunewise.guardrails import Guardrails, load_injection_classifier
+
+    if not config.guardrails:
+        return None
+    clf = None
+    if config.injection_model is not None:
+        clf = load_injection_classifier(config.injection_model, positive_label=config.injection_label,
+                                        threshold=config.injection_threshold)
+    return Guardrails(mode=config.guard_mode, redact_before_model=config.redact_before_model, classifier=clf)
+
+
+def _on_batch(st: _State):  # noqa: ANN202
+    def cb(size: int, seconds: float) -> None:
+        st.metrics.batch_size.observe(size)
+        st.metrics.model_seconds.observe(seconds)
+    return cb
+
+
+def _safe_url(url: str) -> str:
+    from tunewise.monitor.store import _safe_url as s
+
+    return s(url)
+
+
+# ---- request plumbing --------------------------------------------------------------------------
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise ApiError(413, "payload_too_large", f"request body is {declared} bytes; the limit is {limit} bytes")
+        except ValueError:
+            raise ApiError(400, "bad_request", "invalid Content-Length header") from None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "payload_too_large", f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def _parse(request: Request, model: type[BaseModel], limit: int) -> Any:
+    # Content-Type is not enforced (curl -d sends form encoding); the body must be a JSON object.
+    raw = await _read_body(request, limit)
+    if not raw.strip():
+        raise ApiError(400, "bad_request", "request body is empty; send a JSON object")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_utf8", f"request body is not valid UTF-8 (byte {exc.start}: {exc.reason})") from None
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:
+        raise ApiError(400, "malformed_json", str(exc)) from None
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_request", f"the body must be a JSON object, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "invalid_request", "request does not match the schema",
+                       problems=problems_from_pydantic(exc)) from None
+
+
+def _presented_key(request: Request, *, cookie: bool = False) -> str | None:
+    auth = request.headers.get("authorization")
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip()
+        return auth.strip()
+    if request.headers.get("x-api-key"):
+        return request.headers["x-api-key"].strip()
+    if cookie and request.cookies.get(COOKIE):
+        return request.cookies[COOKIE]
+    return None
+
+
+async def _authorise(st: _State, request: Request, scope: str, *, cookie: bool = False, rate: bool = True) -> Any:
+    from tunewise.serve.keys import lookup_key
+
+    presented = _presented_key(request, cookie=cookie)
+    if not presented:
+        st.metrics.auth_failures.labels("missing").inc()
+        raise ApiError(401, "unauthorized", "missing API key; send 'Authorization: Bearer <key>'",
+                       headers={"WWW-Authenticate": "Bearer"})
+    digest = hashlib.sha256(presented.encode("utf-8", "replace")).hexdigest()
+    now = time.monotonic()
+    cached = st.auth_cache.get(digest)
+    if cached and cached[0] > now:
+        verdict, info = cached[1], cached[2]
+    else:
+        verdict, info = await st.writer.run_sync(lookup_key, st.store, presented)
+        if len(st.auth_cache) > 10000:
+            st.auth_cache.clear()
+        st.auth_cache[digest] = (now + st.config.auth_cache_s, verdict, info)
+    if verdict == "invalid":
+        st.metrics.auth_failures.labels("invalid").inc()
+        raise ApiError(401, "unauthorized", "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+    if verdict == "revoked":
+        st.metrics.auth_failures.labels("revoked").inc()
+        raise ApiError(403, "forbidden", f"API key {info.key_id} has been revoked")
+    if scope not in info.scopes:
+        st.metrics.auth_failures.labels("scope").inc()
+        raise ApiError(403, "forbidden", f"API key {info.key_id} is not allowed to use '{scope}' "
+                       f"(its scopes: {', '.join(info.scopes)})")
+    if rate:
+        wait = st.limiter.take(info.key_id)
+        if wait > 0:
+            st.metrics.rate_limited.inc()
+            raise ApiError(429, "rate_limited", f"rate limit of {st.config.rate_per_s:g} requests/s "
+                           f"(burst {st.config.burst}) exceeded for key {info.key_id}",
+                           headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+    return info
+
+
+def _ready(st: _State) -> None:
+    if not st.ready or st.batcher is None or not st.batcher.running or not st.writer.running:
+        raise ApiError(503, "not_ready", "the server is starting or stopping", headers={"Retry-After": "1"})
+
+
+async def _run_model(st: _State, items: list[Any]) -> tuple[list[Any], float]:
+    try:
+        return await st.batcher.submit(items)
+    except Overloaded as exc:
+        raise ApiError(503, "overloaded", f"the model queue is full ({exc}); retry shortly",
+                       headers={"Retry-After": "1"}) from None
+
+
+async def _store(st: _State, rows: list[dict[str, Any]]) -> None:
+    if not st.config.store_requests:
+        return
+    try:
+        await st.writer.write(rows)
+    except Exception as exc:  # noqa: BLE001
+        log.error("store write failed for %d row(s): %s", len(rows), type(exc).__name__)
+        raise ApiError(503, "store_unavailable", "the request could not be recorded, so it was not acknowledged; "
+                       "retry shortly", headers={"Retry-After": "2"}) from None
+
+
+def _guard_inputs(st: _State, texts: list[str]) -> list[Any]:
+    if st.guard is None:
+        from tunewise.guardrails.engine import InputVerdict
+
+        return [InputVerdict("allow", [], t, t) for t in texts]
+    return st.guard.check_inputs(texts)
+
+
+def _count_decisions(st: _State, decisions: list[Any]) -> None:
+    for d in decisions:
+        st.metrics.guardrail.labels(d.rule, d.action).inc()
+
+
+def _row(st: _State, *, rid: str, key_id: str, endpoint: str, status: int, item: int, verdict: Any,
+         output: str | None, scores: dict | None, tokens_in: int, tokens_out: int, latency_ms: float,
+         model_s: float, extra_decisions: list[Any] = ()) -> dict[str, Any]:
+    from tunewise.monitor.schema import utcnow
+
+    decisions = [*verdict.decisions, *extra_decisions]
+    action = "block" if status != 200 else ("flag" if any(d.action in ("flag", "block") for d in decisions) else "allow")
+    return {"id": rid, "ts": utcnow(), "key_id": key_id, "endpoint": endpoint, "status": status, "item": item,
+            "input_redacted": verdict.text_for_store, "output": output, "scores": scores,
+            "confidence": max(scores.values()) if scores else None, "text_chars": len(verdict.text_for_store),
+            "tokens_in": tokens_in, "tokens_out": tokens_out, "latency_ms": latency_ms, "model_ms": model_s * 1000,
+            "cost_usd": compute_cost(st.config.price.usd_per_hour, model_s),
+            "guard_action": action, "guard_decisions": [d.as_dict() for d in decisions], "model": st.model.name}
+
+
+def _blocked_response(rid: str, decisions: list[Any]) -> ApiError:
+    rules = sorted({d.rule for d in decisions if d.action == "block"})
+    return ApiError(400, "blocked_by_guardrail", "the input was refused by a guardrail: " + ", ".join(rules),
+                    id=rid, rules=rules)
+
+
+# ---- routes --------------------------------------------------------------------------------------
+def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that lists the API
+    cfg = st.config
+
+    @app.middleware("http")
+    async def _observe(request: Request, call_next):  # noqa: ANN202
+        t0 = time.perf_counter()
+        request.state.t0 = t0
+        response = await call_next(request)
+        path = request.url.path
+        endpoint = path if path in _KNOWN else "other"
+        st.metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        st.metrics.latency.labels(endpoint).observe(time.perf_counter() - t0)
+        st.metrics.queue_depth.set(st.batcher.depth if st.batcher else 0)
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    @app.get("/healthz", summary="liveness (no auth)")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="readiness: model loaded, store reachable (no auth)")
+    async def readyz() -> dict[str, Any]:
+        _ready(st)
+        try:
+            await asyncio.wait_for(st.writer.run_sync(st.store.count_requests), 5)
+        except Exception:  # noqa: BLE001
+            raise ApiError(503, "not_ready", "the store is not reachable", headers={"Retry-After": "2"}) from None
+        return {"status": "ready", "model": st.model.name, "kind": st.model.kind, "store": st.store.backend,
+                "queue_depth": st.batcher.depth}
+
+    @app.post("/v1/classify", summary="classify one text or a batch of texts")
+    async def classify(request: Request) -> JSONResponse:
+        info = await _authorise(st, request, "classify")
+        _ready(st)
+        if st.model.kind != "classification":
+            raise ApiError(404, "not_found", "this server runs a generation model; use /v1/chat/completions")
+        body: ClassifyRequest = await _parse(request, ClassifyRequest, cfg.max_body_bytes)
+        texts = body.items
+        if len(texts) > cfg.max_batch_texts:
+            raise ApiError(413, "payload_too_large", f"{len(texts)} texts in one request; the limit is {cfg.max_batch_texts}")
+        for i, t in enumerate(texts):
+            if len(t) > cfg.max_text_chars:
+                where = f"texts[{i}]" if body.texts is not None else "text"
+                raise ApiError(413, "payload_too_large", f"{where} has {len(t)} characters; the limit is {cfg.max_text_chars}")
+        rids = [uuid.uuid4().hex for _ in texts]
+        verdicts = _guard_inputs(st, texts)
+        for v in verdicts:
+            _count_decisions(st, v.decisions)
+        if any(v.action == "block" for v in verdicts):
+            lat = (time.perf_counter() - request.state.t0) * 1000
+            rows = [_row(st, rid=r, key_id=info.key_id, endpoint="classify", status=400, item=i, verdict=v, output=None,
+                         scores=None, tokens_in=0, tokens_out=0, latency_ms=lat, model_s=0.0)
+                    for i, (r, v) in enumerate(zip(rids, verdicts, strict=True))]
+            await _store(st, rows)
+            st.metrics.blocked.inc()
+            raise _blocked_response(rids[0] if body.text is not None else ",".join(rids),
+                                    [d for v in verdicts for d in v.decisions])
+        results, model_s = await _run_model(st, [v.text_for_model for v in verdicts])
+        per_item = model_s / len(texts)
+        lat = (time.perf_counter() - request.state.t0) * 1000
+        rows, out = [], []
+        for i, (rid, v, res) in enumerate(zip(rids, verdicts, results, strict=True)):
+            extra = []
+            if st.guard is not None and st.model.labels:
+                check = st.guard.check_label(res["label"], st.model.labels)
+                extra = check.decisions
+                _count_decisions(st, extra)
+                if not check.ok:
+                    raise ApiError(500, "invalid_model_output", "the model produced a label outside its label set")
+            row = _row(st, rid=rid, key_id=info.key_id, endpoint="classify", status=200, item=i, verdict=v,
+                       output=res["label"], scores=res["scores"], tokens_in=res["tokens_in"], tokens_out=0,
+                       latency_ms=lat, model_s=per_item, extra_decisions=extra)
+            rows.append(row)
+            out.append({"id": rid, "label": res["label"], "scores": res["scores"],
+                        "guardrails": {"action": row["guard_action"], "decisions": row["guard_decisions"]},
+                        "usage": {"tokens": res["tokens_in"], "cost_usd": str(row["cost_usd"])}})
+        await _store(st, rows)
+        for r in rows:
+            st.metrics.tokens.labels("input").inc(r["tokens_in"])
+            st.metrics.spend.inc(float(r["cost_usd"]))
+        payload: dict[str, Any] = {"model": st.model.name, "latency_ms": round(lat, 3)}
+        payload.update(out[0] if body.text is not None else {"results": out})
+        return JSONResponse(payload)
+
+    @app.post("/v1/chat/completions", summary="OpenAI-compatible chat completions (generation pilots)")
+    async def chat(request: Request) -> JSONResponse:
+        info = await _authorise(st, request, "chat")
+        _ready(st)
+        if st.model.kind != "generation":
+            raise ApiError(404, "not_found", "this server runs a classifier; use /v1/classify")
+        body: ChatRequest = await _parse(request, ChatRequest, cfg.max_body_bytes)
+        total = sum(len(m.content) for m in body.messages)
+        if total > cfg.max_text_chars:
+            raise ApiError(413, "payload_too_large", f"messages have {total} characters; the limit is {cfg.max_text_chars}")
+        max_new = body.max_completion_tokens or body.max_tokens or min(128, cfg.max_new_tokens)
+        if max_new > cfg.max_new_tokens:
+            raise ApiError(422, "invalid_request", f"max_tokens {max_new} exceeds this server's limit of {cfg.max_new_tokens}")
+        rid = uuid.uuid4().hex
+        user_texts = [m.content for m in body.messages if m.role == "user"]
+        verdicts = _guard_inputs(st, user_texts)
+        decisions = [d for v in verdicts for d in v.decisions]
+        _count_decisions(st, decisions)
+        last = verdicts[-1]
+        from tunewise.guardrails.engine import InputVerdict
+
+        merged = InputVerdict(last.action, decisions, last.text_for_model, last.text_for_store)
+        if any(v.action == "block" for v in verdicts):
+            lat = (time.perf_counter() - request.state.t0) * 1000
+            await _store(st, [_row(st, rid=rid, key_id=info.key_id, endpoint="chat", status=400, item=0, verdict=merged,
+                                   output=None, scores=None, tokens_in=0, tokens_out=0, latency_ms=lat, model_s=0.0)])
+            st.metrics.blocked.inc()
+            raise _blocked_response(rid, decisions)
+        it = iter(verdicts)
+        messages = [{"role": m.role, "content": next(it).text_for_model if m.role == "user" else m.content}
+                    for m in body.messages]
+        (res,), model_s = await _run_model(st, [(messages, max_new)])
+        expect_json = body.response_format is not None and body.response_format.type == "json_object"
+        extra, stored_out = [], res["text"]
+        if st.guard is not None:
+            check = st.guard.check_text(res["text"], expect_json=expect_json)
+            extra, stored_out = check.decisions, check.text_for_store
+            _count_decisions(st, extra)
+        lat = (time.perf_counter() - request.state.t0) * 1000
+        row = _row(st, rid=rid, key_id=info.key_id, endpoint="chat", status=200, item=0, verdict=merged,
+                   output=stored_out, scores=None, tokens_in=res["tokens_in"], tokens_out=res["tokens_out"],
+                   latency_ms=lat, model_s=model_s, extra_decisions=extra)
+        await _store(st, [row])
+        st.metrics.tokens.labels("input").inc(res["tokens_in"])
+        st.metrics.tokens.labels("output").inc(res["tokens_out"])
+        st.metrics.spend.inc(float(row["cost_usd"]))
+        finish = "length" if res["tokens_out"] >= max_new else "stop"
+        return JSONResponse({
+            "id": f"chatcmpl-{rid}", "object": "chat.completion", "created": int(time.time()), "model": st.model.name,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": res["text"]}, "finish_reason": finish}],
+            "usage": {"prompt_tokens": res["tokens_in"], "completion_tokens": res["tokens_out"],
+                      "total_tokens": res["tokens_in"] + res["tokens_out"]},
+            "tunewise": {"request_id": rid, "cost_usd": str(row["cost_usd"]), "latency_ms": round(lat, 3),
+                         "guardrails": {"action": row["guard_action"], "decisions": row["guard_decisions"]}},
+        })
+
+    @app.post("/v1/feedback", summary="the true label/target for a served request")
+    async def feedback(request: Request) -> JSONResponse:
+        info = await _authorise(st, request, "feedback")
+        _ready(st)
+        body: FeedbackRequest = await _parse(request, FeedbackRequest, cfg.max_body_bytes)
+        if body.label is not None and st.model.labels and body.label not in st.model.labels:
+            from tunewise.errors import did_you_mean
+
+            raise ApiError(422, "invalid_request", f"unknown label '{body.label}'. {did_you_mean(body.label, st.model.labels)}")
+        ok = await st.writer.run_sync(lambda: st.store.add_feedback(body.id, key_id=info.key_id, label=body.label,
+                                                                    target=body.target))
+        if not ok:
+            raise ApiError(404, "not_found", f"no stored request with id '{body.id}'")
+        return JSONResponse({"status": "recorded", "id": body.id})
+
+    @app.get("/metrics", summary="Prometheus metrics (key with the 'metrics' scope)")
+    async def metrics(request: Request) -> Response:
+        await _authorise(st, request, "metrics", rate=False)
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return Response(st.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/dashboard/data", summary="the dashboard's data (JSON)")
+    async def dashboard_data(request: Request, span: str = "1h") -> JSONResponse:
+        await _authorise(st, request, "dashboard", cookie=True, rate=False)
+        return JSONResponse(await _dashboard_payload(st, span))
+
+    @app.get("/dashboard", response_class=HTMLResponse, summary="the on-call dashboard")
+    async def dashboard(request: Request, span: str = "1h") -> HTMLResponse:
+        from tunewise.serve.dashboard import login_page, render
+
+        try:
+            await _authorise(st, request, "dashboard", cookie=True, rate=False)
+        except ApiError as exc:
+            if exc.status in (401, 403):
+                return HTMLResponse(login_page(exc.message), status_code=exc.status)
+            raise
+        data = await _dashboard_payload(st, span)
+        return HTMLResponse(render(data, model=st.model.name, kind=st.model.kind, span=span,
+                                   price=cfg.price.as_dict()))
+
+    @app.post("/dashboard/login", include_in_schema=False)
+    async def dashboard_login(request: Request) -> Response:
+        from urllib.parse import parse_qs
+
+        from tunewise.serve.dashboard import login_page
+        from tunewise.serve.keys import lookup_key
+
+        raw = await _read_body(request, 4096)
+        key = (parse_qs(raw.decode("utf-8", "replace")).get("key") or [""])[0].strip()
+        verdict, info = await st.writer.run_sync(lookup_key, st.store, key)
+        if verdict != "ok" or "dashboard" not in info.scopes:
+            return HTMLResponse(login_page("that key is not valid for the dashboard"), status_code=401)
+        resp = RedirectResponse("/dashboard", status_code=303)
+        resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
+        return resp
+
+
+async def _dashboard_payload(st: _State, span: str) -> dict[str, Any]:
+    from tunewise.errors import BadInputError
+    from tunewise.monitor.analyze import parse_window
+    from tunewise.monitor.timeseries import dashboard_data
+
+    try:
+        delta = parse_window(span)
+    except BadInputError as exc:
+        raise ApiError(422, "invalid_request", exc.render()) from None
+    return await st.writer.run_sync(lambda: dashboard_data(st.store, span=delta))
+
+
+_KNOWN = {"/v1/classify", "/v1/chat/completions", "/v1/feedback", "/metrics", "/healthz", "/readyz", "/dashboard",
+          "/v1/dashboard/data", "/dashboard/login", "/docs", "/openapi.json"}

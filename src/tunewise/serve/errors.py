@@ -1,0 +1,65 @@
+"""JSON errors for the API: one shape everywhere, never a stack trace in a response."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": {"type", "message", ...}}`` with ``status``."""
+
+    def __init__(self, status: int, type_: str, message: str, *, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.type, self.message, self.headers, self.extra = status, type_, message, headers or {}, extra
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"type": self.type, "message": self.message, **self.extra}}
+
+
+def install_handlers(app) -> None:  # noqa: ANN001
+    import logging
+    import uuid
+
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    log = logging.getLogger("tunewise.serve")
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request, exc: ApiError):  # noqa: ANN202
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request, exc: StarletteHTTPException):  # noqa: ANN202
+        kinds = {404: "not_found", 405: "method_not_allowed"}
+        msg = {404: "no such endpoint; see /docs for the API", 405: "method not allowed on this endpoint"}
+        return JSONResponse({"error": {"type": kinds.get(exc.status_code, "http_error"),
+                                       "message": msg.get(exc.status_code, str(exc.detail))}},
+                            status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request, exc: RequestValidationError):  # noqa: ANN202
+        return JSONResponse({"error": {"type": "invalid_request", "message": "request does not match the schema",
+                                       "problems": [_problem(e) for e in exc.errors()]}}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _internal(request, exc: Exception):  # noqa: ANN202
+        incident = uuid.uuid4().hex[:12]
+        log.error("internal error %s on %s %s", incident, request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"error": {"type": "internal_error",
+                                       "message": f"internal error (incident {incident}); details are in the server log"}},
+                            status_code=500)
+
+
+def _problem(err: dict[str, Any]) -> dict[str, Any]:
+    loc = [str(x) for x in err.get("loc", ()) if x != "body"]
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if part.isdigit() else (f".{part}" if path else part)
+    return {"field": path or "(body)", "error": err.get("msg", "invalid"), "type": err.get("type", "")}
+
+
+def problems_from_pydantic(exc) -> list[dict[str, Any]]:  # noqa: ANN001
+    return [_problem(e) for e in exc.errors()]

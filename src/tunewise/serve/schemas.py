@@ -1,0 +1,89 @@
+"""Request bodies. Strict types, unknown fields refused, empty text refused."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ClassifyRequest(_Strict):
+    text: StrictStr | None = Field(None, description="one text to classify")
+    texts: list[StrictStr] | None = Field(None, description="several texts to classify in one call")
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_empty(cls, v: str | None) -> str | None:
+        if v is not None and not v.strip():
+            raise ValueError("text must not be empty or whitespace")
+        return v
+
+    @field_validator("texts")
+    @classmethod
+    def _texts_not_empty(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            if not v:
+                raise ValueError("texts must hold at least one text")
+            bad = [i for i, t in enumerate(v) if not t.strip()]
+            if bad:
+                raise ValueError(f"texts{bad} empty or whitespace; every text needs content")
+        return v
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ClassifyRequest:
+        if (self.text is None) == (self.texts is None):
+            raise ValueError("give exactly one of 'text' or 'texts'")
+        return self
+
+    @property
+    def items(self) -> list[str]:
+        return [self.text] if self.text is not None else list(self.texts or [])
+
+
+class FeedbackRequest(_Strict):
+    id: StrictStr = Field(..., min_length=1, max_length=36, description="the id a classify/chat response returned")
+    label: StrictStr | None = Field(None, min_length=1, max_length=200)
+    target: StrictStr | None = Field(None, min_length=1, max_length=20000)
+
+    @model_validator(mode="after")
+    def _one(self) -> FeedbackRequest:
+        if (self.label is None) == (self.target is None):
+            raise ValueError("give exactly one of 'label' (classifiers) or 'target' (generation)")
+        return self
+
+
+class Message(_Strict):
+    role: Literal["system", "user", "assistant"]
+    content: StrictStr
+
+
+class ResponseFormat(_Strict):
+    type: Literal["text", "json_object"]
+
+
+class ChatRequest(_Strict):
+    """The OpenAI chat-completions request subset this server honours (greedy decoding only)."""
+
+    model: StrictStr | None = None
+    messages: list[Message] = Field(..., min_length=1)
+    max_tokens: StrictInt | None = Field(None, ge=1)
+    max_completion_tokens: StrictInt | None = Field(None, ge=1)
+    temperature: StrictFloat | StrictInt | None = Field(None, ge=0, le=2)
+    top_p: StrictFloat | StrictInt | None = Field(None, gt=0, le=1)
+    n: StrictInt | None = Field(None, ge=1, le=1)
+    stream: StrictBool | None = None
+    response_format: ResponseFormat | None = None
+    user: StrictStr | None = None
+    seed: StrictInt | None = None
+
+    @model_validator(mode="after")
+    def _checks(self) -> ChatRequest:
+        if self.stream:
+            raise ValueError("stream=true is not supported; omit it or set it to false")
+        if not any(m.role == "user" and m.content.strip() for m in self.messages):
+            raise ValueError("messages need at least one non-empty 'user' message")
+        return self
