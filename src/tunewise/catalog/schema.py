@@ -180,6 +180,7 @@ class OpenModel(_Strict):
     kv_heads: int = Field(gt=0)
     head_dim: int = Field(gt=0)
     intermediate: int = Field(gt=0)
+    vocab: int = Field(gt=0)
     context: int = Field(gt=0)
     license: str
     source_url: SourceUrl

@@ -1,9 +1,132 @@
-"""CLI verb module (placeholder until its issue lands)."""
+"""`tunewise catalog list|show|validate|crosscheck`: the dated price catalog."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+catalog_app = typer.Typer(help="The price catalog: dated, sourced prices for fine-tuning, inference and GPUs.",
+                          no_args_is_help=True)
 
-def register(app: typer.Typer) -> None:  # noqa: ARG001 - filled in by the issue that owns this verb
-    return None
+
+def _day(text: str | None) -> date | None:
+    from tunewise.errors import BadInputError
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadInputError("--as-of must be a date YYYY-MM-DD", why=f"got '{text}'") from None
+
+
+@catalog_app.command("list")
+def list_cmd(
+    provider: Annotated[str | None, typer.Option(help="only this provider / GPU market (e.g. openai, runpod)")] = None,
+    kind: Annotated[str | None, typer.Option(help="training | inference | fee | gpu")] = None,
+    as_of: Annotated[str | None, typer.Option(help="show the prices in force on this date (default today)")] = None,
+    history: Annotated[bool, typer.Option(help="show every dated price, not only those in force")] = False,
+    catalog_file: Annotated[list[Path] | None, typer.Option(help="extra/override price YAML (repeatable)")] = None,
+    stale_days: Annotated[int, typer.Option(help="staleness window in days")] = 180,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the listed prices as JSON ('-' = stdout)")] = None,
+) -> None:
+    """List prices (USD) with unit, effective date, check date, confidence and source."""
+    from rich.table import Table
+
+    from tunewise.catalog import KIND_GROUPS, load_catalog
+    from tunewise.cli._output import console, write_json
+
+    cat = load_catalog(list(catalog_file or []), as_of=_day(as_of), stale_after_days=stale_days)
+    prices = cat.select(provider=provider, kind_group=kind)
+    if history:
+        prices = sorted((p for p in cat.prices if (provider is None or p.provider == provider)
+                         and (kind is None or p.kind in KIND_GROUPS[kind])), key=lambda p: p.id)
+    t = Table(title=f"{len(prices)} price(s)" + ("" if history else f" in force on {cat.as_of}")
+              + f"; stale = checked > {stale_days} days before {cat.as_of}", title_justify="left")
+    for col in ("id", "USD", "in force", "checked", "conf.", "source"):
+        t.add_column(col, overflow="fold")
+    for p in prices:
+        checked = f"[bold yellow]{p.checked_on} STALE[/]" if cat.is_stale(p) else str(p.checked_on)
+        until = f"..{p.effective_until}" if p.effective_until else "..now"
+        t.add_row(p.id, f"${p.usd.normalize():f} / {p.unit}", f"{p.effective_from}{until}", checked,
+                  p.confidence + (" (yours)" if p.user else ""), p.source_url)
+    console.print(t)
+    if json_out is not None:
+        write_json(json_out, [p.model_dump(mode="json") | {"id": p.id, "stale": cat.is_stale(p)}
+                              for p in prices])
+
+
+@catalog_app.command("show")
+def show_cmd(
+    item: Annotated[str, typer.Argument(help="a price id, provider, PROVIDER/MODEL, GPU id or open model id")],
+    as_of: Annotated[str | None, typer.Option(help="reference date for 'in force' and staleness")] = None,
+    catalog_file: Annotated[list[Path] | None, typer.Option(help="extra/override price YAML (repeatable)")] = None,
+) -> None:
+    """Everything the catalog knows about one item, with the full price history."""
+    from tunewise.catalog import load_catalog
+    from tunewise.catalog.describe import describe
+    from tunewise.cli._output import console
+
+    cat = load_catalog(list(catalog_file or []), as_of=_day(as_of))
+    for line in describe(cat, item):
+        console.print(line, highlight=False, markup=False)
+
+
+@catalog_app.command("validate")
+def validate_cmd(
+    files: Annotated[list[Path], typer.Argument(help="catalog YAML file(s) to check")],
+    as_of: Annotated[str | None, typer.Option(help="reference date for staleness warnings")] = None,
+    stale_days: Annotated[int, typer.Option(help="staleness window in days")] = 180,
+) -> None:
+    """Check catalog file(s) against the schema and together with the bundled catalog; exit 2 on errors."""
+    from tunewise.catalog import load_catalog, read_file
+    from tunewise.catalog.describe import file_summary
+    from tunewise.cli._output import console, err_console
+
+    for f in files:
+        read_file(f, user=True)  # schema problems of this file, with file:line
+    cat = load_catalog(list(files), as_of=_day(as_of), stale_after_days=stale_days)  # merge problems
+    for f in files:
+        summary, stale = file_summary(cat, f)
+        console.print(f"valid: {f} — {summary}", highlight=False)
+        for pid in stale:
+            err_console.print(f"[yellow]warning:[/] stale price {pid} (checked more than {stale_days} days "
+                              f"before {cat.as_of})", highlight=False)
+
+
+@catalog_app.command("crosscheck")
+def crosscheck_cmd(
+    tolerance_pct: Annotated[float, typer.Option(help="differences up to this % count as agreement")] = 1.0,
+    as_of: Annotated[str | None, typer.Option(help="check the prices in force on this date")] = None,
+) -> None:
+    """Compare base inference prices with the genai-prices package; report disagreements (never overwrite)."""
+    from decimal import Decimal
+
+    from rich.table import Table
+
+    from tunewise.catalog import load_catalog
+    from tunewise.catalog.crosscheck import crosscheck
+    from tunewise.cli._output import console
+
+    cat = load_catalog(as_of=_day(as_of))
+    rows = crosscheck(cat, tolerance_pct=Decimal(str(tolerance_pct)))
+    t = Table(title=f"Base inference prices vs genai-prices (USD per 1M tokens, as of {cat.as_of})",
+              title_justify="left")
+    for col in ("price id", "catalog", "genai-prices", "difference", "verdict"):
+        t.add_column(col, overflow="fold")
+    colors = {"agree": "green", "DISAGREE": "bold red", "not in genai-prices": "yellow"}
+    for r in rows:
+        t.add_row(r.price_id, f"${r.ours.normalize():f}", "-" if r.theirs is None else f"${r.theirs.normalize():f}",
+                  "-" if r.diff_pct is None else f"{r.diff_pct:+.1f}%", f"[{colors[r.verdict]}]{r.verdict}[/]")
+    console.print(t)
+    n_bad = sum(r.verdict == "DISAGREE" for r in rows)
+    console.print(f"{n_bad} disagreement(s), {sum(r.verdict == 'agree' for r in rows)} agreement(s), "
+                  f"{sum(r.verdict == 'not in genai-prices' for r in rows)} not found; the catalog is not "
+                  "changed — review disagreements and update the YAML by hand.", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(catalog_app, name="catalog")

@@ -1,0 +1,106 @@
+"""``estimate()``: price every candidate, add up TCO, compare with the baseline, rank."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tunewise.catalog import Catalog
+from tunewise.errors import BadInputError
+from tunewise.estimate._ledger import Ledger
+from tunewise.estimate._priced import Priced
+from tunewise.estimate.api import price_api_finetune
+from tunewise.estimate.candidate import Candidate
+from tunewise.estimate.models import Calibration, Estimate, Horizon, Traffic
+from tunewise.estimate.prompting import price_prompting
+from tunewise.estimate.ranges import Range
+from tunewise.estimate.selfhost import price_selfhost
+from tunewise.estimate.tco import add_up, break_even, month_costs, tco_parts
+from tunewise.estimate.workload import Workload
+
+
+def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic: Traffic,
+             horizon: Horizon | None = None, *, catalog: Catalog,
+             calibrations: Sequence[Calibration | dict] | None = None,
+             baseline: str | None = None) -> list[Estimate]:
+    """Price each candidate; return estimates in the order given, each with its rank.
+
+    ``baseline`` is the id of the prompting candidate to compare against (default: the first
+    prompting candidate). Unknown models, prices or GPUs raise BadInputError; a configuration that
+    cannot run (does not fit in memory, too few examples) is an Estimate with status != 'ok'.
+    """
+    horizon = horizon or Horizon()
+    if not candidates:
+        raise BadInputError("no candidates to estimate",
+                            fix="Give at least one --candidate, e.g. api-finetune:openai/gpt-4o-mini")
+    cands = [c if isinstance(c, Candidate) else Candidate.parse(c) for c in candidates]
+    ids = [c.id for c in cands]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise BadInputError(f"candidate listed twice: {', '.join(dup)}", fix="Give each candidate once")
+    cals = [c if isinstance(c, Calibration) else Calibration.model_validate(c) for c in calibrations or []]
+
+    priced: list[tuple[Candidate, Priced, Ledger]] = []
+    for c in cands:
+        ledger = Ledger(catalog)
+        if c.kind == "api-finetune":
+            p = price_api_finetune(c, workload, traffic, catalog, ledger)
+        elif c.kind == "selfhost":
+            p = price_selfhost(c, workload, traffic, catalog, ledger, cals)
+        else:
+            p = price_prompting(c, workload, traffic, catalog, ledger)
+        priced.append((c, p, ledger))
+
+    base = _baseline(priced, baseline)
+    out: list[Estimate] = []
+    for c, p, ledger in priced:
+        _common_notes(ledger, traffic, horizon, catalog)
+        est = Estimate(candidate=c.id, kind=c.kind, status=p.status, reason=p.reason,
+                       calibrated=p.calibrated, **p.extra)
+        if p.status == "ok":
+            parts, series = tco_parts(p, traffic, horizon)
+            est.parts = parts
+            est.monthly_series_usd = series
+            est.train_usd = p.train if p.train is not None else Range.zero()
+            first = month_costs(p, traffic, 1)
+            est.monthly_usd = sum(first.values(), Range.zero()) if first else Range.zero()
+            est.tco_usd = add_up(parts)
+            if base is not None and base[0].id != c.id:
+                est.break_even_vs = base[0].id
+                est.break_even_month, est.break_even_note = break_even(p, base[1], traffic, horizon)
+        est.assumptions = ledger.assumptions
+        est.prices = ledger.prices
+        out.append(est)
+    if base is None:
+        for e in out:
+            if e.status == "ok" and e.kind != "prompting":
+                e.break_even_note = "no prompting baseline given: add --candidate prompting:PROVIDER/MODEL[k=N]"
+    ranked = sorted((e for e in out if e.status == "ok"), key=lambda e: (e.tco_usd.expected, e.candidate))
+    for i, e in enumerate(ranked, 1):
+        e.rank = i
+    return out
+
+
+def _baseline(priced: list[tuple[Candidate, Priced, Ledger]], wanted: str | None
+              ) -> tuple[Candidate, Priced] | None:
+    prompting = [(c, p) for c, p, _ in priced if c.kind == "prompting"]
+    if wanted is None:
+        return prompting[0] if prompting else None
+    for c, p in prompting:
+        if c.id == wanted or c.id == Candidate.parse(wanted).id:
+            return c, p
+    from tunewise.errors import did_you_mean
+
+    raise BadInputError(f"baseline '{wanted}' is not one of the prompting candidates",
+                        fix=did_you_mean(wanted, [c.id for c, _ in prompting]) if prompting
+                        else "Add a prompting candidate, e.g. --candidate prompting:openai/gpt-4o-mini[k=5]")
+
+
+def _common_notes(ledger: Ledger, traffic: Traffic, horizon: Horizon, catalog: Catalog) -> None:
+    g = traffic.growth_pct_per_month
+    ledger.note(f"traffic: {traffic.requests_per_month:,} requests in month 1"
+                + (f", growing {g}% per month" if g else ", flat") + f"; {traffic.input_tokens} input + "
+                f"{traffic.output_tokens} output tokens per request")
+    ledger.note(f"horizon {horizon.months} months; "
+                + (f"{horizon.retrains_per_year} retrain(s) per year at the same cost as the first training"
+                   if horizon.retrains_per_year else "no retraining"))
+    ledger.note(f"prices as of {catalog.as_of}")

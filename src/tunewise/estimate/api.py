@@ -1,0 +1,139 @@
+"""Fine-tuning through a provider's API: billed tokens x price, epochs rule, truncation, minimums,
+and the fine-tuned model's per-token inference (plus hourly hosting where the provider bills it)."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+from tunewise.catalog import Catalog, TrainingRules
+from tunewise.errors import BadInputError, did_you_mean
+from tunewise.estimate._ledger import Ledger
+from tunewise.estimate._priced import Priced, not_possible
+from tunewise.estimate.assumptions import HOURS_PER_MONTH, PER_MILLION, TOKENIZER_BAND
+from tunewise.estimate.candidate import Candidate
+from tunewise.estimate.models import Traffic
+from tunewise.estimate.ranges import Range
+from tunewise.estimate.workload import Workload
+
+
+def default_epochs(rules: TrainingRules, examples: int) -> tuple[int, str]:
+    """The provider's automatic epoch count for ``examples`` examples, and how it was reached."""
+    e = rules.default_epochs
+    how = f"default {e}"
+    if rules.examples_x_epochs and examples > 0:
+        lo, hi = rules.examples_x_epochs
+        if examples * e < lo:
+            e = math.ceil(lo / examples)
+            how += f", raised so examples x epochs >= {lo}"
+        elif examples * e > hi:
+            e = max(1, hi // examples)
+            how += f", lowered so examples x epochs <= {hi}"
+    lo_e, hi_e = rules.epochs
+    if not lo_e <= e <= hi_e:
+        e = min(max(e, lo_e), hi_e)
+        how += f", clamped to [{lo_e}, {hi_e}]"
+    return e, how
+
+
+def tokenizer_band(ledger: Ledger, workload: Workload, tokenizer: str, who: str) -> tuple[Workload, Range]:
+    w, exact = workload.for_tokenizer(tokenizer)
+    if exact:
+        return w, Range.exact(1)
+    ledger.note(f"tokens counted with {w.tokenizer}; {who} bills in its own tokenizer ({tokenizer}): "
+                f"+/-{TOKENIZER_BAND * 100:.0f}% band on token counts")
+    return w, Range.of(1 - TOKENIZER_BAND, 1, 1 + TOKENIZER_BAND)
+
+
+def price_api_finetune(c: Candidate, workload: Workload, traffic: Traffic, catalog: Catalog,
+                       ledger: Ledger) -> Priced:
+    provider = c.provider or ""
+    model = catalog.api_model(provider, c.model)
+    if not model.fine_tunable:
+        tunable = [m.id for m in catalog.provider(provider).models.values() if m.fine_tunable]
+        raise BadInputError(f"{provider}/{model.id} cannot be fine-tuned", why="the catalog marks it "
+                            "as not fine-tunable", fix=did_you_mean(c.model, tunable))
+    rules = catalog.training_rules(provider, model.id)
+    who = f"{provider}/{model.id}"
+    w, band = tokenizer_band(ledger, workload, model.tokenizer, provider)
+
+    if rules.min_examples and w.examples < rules.min_examples:
+        return not_possible(f"{provider} needs at least {rules.min_examples} training examples; "
+                            f"the data has {w.examples}")
+    objective = c.opt("objective", "sft")
+    method = c.opt("method") or rules.default_method
+    if "epochs" in c.options:
+        epochs = c.opt_int("epochs") or 1
+        lo_e, hi_e = rules.epochs
+        if not lo_e <= epochs <= hi_e:
+            return not_possible(f"{provider} accepts {lo_e}-{hi_e} epochs; asked for {epochs}")
+        ledger.note(f"epochs: {epochs} (given)")
+    else:
+        epochs, how = default_epochs(rules, w.examples)
+        ledger.note(f"epochs: {epochs} ({provider} rule: {how}) - pass [epochs=N] to change")
+    if rules.note:
+        ledger.note(f"{provider} rules: {rules.note}")
+
+    limit = model.context_limit if rules.truncates_at_context else None
+    tokens, notes = w.truncated_tokens(limit)
+    for n in notes:
+        ledger.note(n)
+    if limit:
+        ledger.note(f"examples longer than {limit:,} tokens are truncated ({who} training context)")
+    else:
+        ledger.note(f"no truncation applied (context limit for {who} not in the catalog)")
+    billed = tokens.times(band).times(epochs)
+    if rules.bills_validation and w.validation_tokens:
+        billed = billed + Range.exact(w.validation_tokens).times(band).times(epochs)
+        ledger.note(f"validation tokens billed ({w.validation_tokens:,} per epoch)")
+    elif rules.bills_validation:
+        ledger.note(f"{provider} also bills validation tokens; none given")
+    billed = billed.as_ints()
+
+    if objective == "rft":
+        p = ledger.use(catalog.price(provider, model.id, "training-hour", objective="rft"),
+                       "training (per training hour)")
+        hours = c.opt_dec("hours")
+        if hours is None:
+            return not_possible(f"{who} reinforcement fine-tuning is billed per training hour "
+                                f"({p.label()}); give the expected hours as [hours=H]")
+        train = Range.exact(hours * p.usd)
+        ledger.note(f"training time: {hours} h (given); grader tokens are billed extra and not included")
+    else:
+        p = ledger.use(catalog.price(provider, model.id, "training", objective=objective, method=method),
+                       f"training ({objective}{'-' + method if method else ''})")
+        train = billed.times(p.usd / PER_MILLION)
+        ledger.note(f"training cost = billed tokens x {p.label()}")
+    minimum = ledger.maybe(lambda: catalog.price(provider, model.id, "job-minimum"), "minimum per job")
+    if minimum is not None:
+        train = train.maximum(minimum.usd)
+        ledger.note(f"minimum charge per job: {minimum.label()}")
+    train = train.q()
+
+    serve_kind = "tuned" if model.tuned_inference == "own" else "base"
+    pin = ledger.use(catalog.price(provider, model.id, f"{serve_kind}-input"), "inference input")
+    pout = ledger.use(catalog.price(provider, model.id, f"{serve_kind}-output"), "inference output")
+    if serve_kind == "base":
+        ledger.note(f"{provider} serves the fine-tuned model at the base model's token prices")
+    per_request = (Range.exact(traffic.input_tokens * pin.usd + traffic.output_tokens * pout.usd)
+                   .times(band).times(1 / PER_MILLION))
+    hosting = None
+    if model.hosting == "hourly":
+        hosting = ledger.use(catalog.price(provider, model.id, "hosting-hour"), "hosting per hour")
+        ledger.note(f"hosting fee {hosting.label()} x {HOURS_PER_MONTH} h/month while deployed, used or not")
+    storage = ledger.maybe(lambda: catalog.price(provider, model.id, "storage-month"), "model storage")
+    if storage is not None:
+        ledger.note(f"storage of the fine-tuned model: {storage.label()}")
+
+    def monthly(requests: Decimal) -> dict[str, Range]:
+        out = {"inference": per_request.times(requests)}
+        if hosting is not None:
+            out["hosting"] = Range.exact(hosting.usd * HOURS_PER_MONTH)
+        if storage is not None:
+            out["storage"] = Range.exact(storage.usd)
+        return out
+
+    return Priced(train=train, monthly=monthly,
+                  extra={"billed_tokens": billed, "epochs": epochs,
+                         "tokens_per_request": {"input": traffic.input_tokens,
+                                                "output": traffic.output_tokens}})

@@ -1,0 +1,155 @@
+"""Terminal tables (Rich), JSON payload and CSV rows for a list of estimates."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+from typing import Any
+
+from tunewise.estimate.models import Estimate, Horizon, Traffic
+from tunewise.estimate.ranges import Range
+
+DISCLAIMER = ("Prices are estimates from dated public price lists (see 'prices used'); check them "
+              "before committing money. Bands show low / expected / high under the stated assumptions.")
+
+
+def usd(x: Decimal) -> str:
+    if abs(x) >= 100:
+        return f"${x:,.0f}"
+    return f"${x:,.2f}"
+
+
+def usd_range(r: Range | None) -> str:
+    if r is None:
+        return "-"
+    if r.low == r.high:
+        return usd(r.expected)
+    return f"{usd(r.expected)}\n[dim]{usd(r.low)}–{usd(r.high)}[/]"
+
+
+def num_range(r: Range | None, unit: str, fmt: str = ",.0f") -> str:
+    if r is None:
+        return "-"
+    mid = f"{r.expected:{fmt}} {unit}"
+    if r.low == r.high:
+        return mid
+    return f"{mid}\n[dim]{r.low:{fmt}}–{r.high:{fmt}}[/]"
+
+
+def _break_even(e: Estimate) -> str:
+    if e.kind == "prompting" and e.break_even_vs is None and e.status == "ok":
+        return "baseline" if e.break_even_note is None else "-"
+    if e.break_even_month is None:
+        return e.break_even_note or "-"
+    return f"month {e.break_even_month}" + ("" if e.break_even_note is None or "beyond" not in
+                                             e.break_even_note else "\n[dim](beyond horizon)[/]")
+
+
+def render(estimates: list[Estimate], *, as_of: str, horizon: Horizon, traffic: Traffic,
+           console: Any, show_assumptions: bool = True) -> None:
+    from rich.table import Table
+
+    order = sorted(estimates, key=lambda e: (e.rank is None, e.rank or 0))
+    t = Table(title=f"Cost estimates, USD — prices as of {as_of}, {horizon.months}-month horizon",
+              show_lines=True, title_justify="left")
+    for col, kw in (("#", {"justify": "right"}), ("candidate", {}), ("training", {"justify": "right"}),
+                    ("month 1", {"justify": "right"}), (f"TCO {horizon.months} mo", {"justify": "right"}),
+                    ("training volume", {"justify": "right"}), ("break-even", {}), ("calibrated", {})):
+        t.add_column(col, **kw)
+    for e in order:
+        if e.status != "ok":
+            t.add_row("-", e.candidate, f"[bold red]{e.status}[/]", "", "", _volume(e),
+                      f"[red]{e.reason}[/]", "")
+            continue
+        t.add_row(str(e.rank), e.candidate, usd_range(e.train_usd), usd_range(e.monthly_usd),
+                  usd_range(e.tco_usd), _volume(e), _break_even(e), "yes" if e.calibrated else "no")
+    console.print(t)
+    g = traffic.growth_pct_per_month
+    console.print(f"traffic: {traffic.requests_per_month:,} requests/month"
+                  + (f" (+{g}%/month)" if g else "") + f", {traffic.input_tokens} input + "
+                  f"{traffic.output_tokens} output tokens/request; retrains/year: {horizon.retrains_per_year}",
+                  highlight=False)
+    _prices_table(estimates, console)
+    stale = sorted({p.id for e in estimates for p in e.prices if p.stale})
+    for pid in stale:
+        console.print(f"[yellow]warning:[/] stale price {pid} — older than the staleness window; "
+                      "re-check it or override it with --catalog-file", highlight=False)
+    if show_assumptions:
+        for e in order:
+            console.print(f"\n[bold]{e.candidate}[/] — assumptions", highlight=False)
+            for i, a in enumerate(e.assumptions, 1):
+                console.print(f"  {i}. {a}", highlight=False, markup=False)
+    console.print(f"\n[dim]{DISCLAIMER}[/]", highlight=False)
+
+
+def _volume(e: Estimate) -> str:
+    bits = []
+    if e.billed_tokens is not None:
+        label = "tokens billed" if e.kind == "api-finetune" else "tokens processed"
+        bits.append(num_range(e.billed_tokens, label))
+    if e.epochs:
+        bits.append(f"{e.epochs} epochs")
+    if e.train_gpu_hours is not None:
+        bits.append(num_range(e.train_gpu_hours, "GPU-h train", ",.2f"))
+    if e.serve_gpu_hours_per_month is not None:
+        bits.append(f"{e.serve_gpu_hours_per_month.expected:,.0f} GPU-h/month serving")
+    if e.memory is not None:
+        bits.append(f"{e.memory.needed_gb_per_gpu} of {e.memory.available_gb_per_gpu} GB/GPU")
+    if e.kind == "prompting" and e.tokens_per_request:
+        bits.append(f"{e.tokens_per_request['input']:,} in / {e.tokens_per_request['output']:,} out "
+                    "tokens/request")
+    return "\n".join(bits) or "-"
+
+
+def _prices_table(estimates: list[Estimate], console: Any) -> None:
+    from rich.table import Table
+
+    t = Table(title="Prices used", title_justify="left")
+    for col in ("price id", "used for", "USD", "checked", "conf.", "source"):
+        t.add_column(col, overflow="fold")
+    seen: dict[str, list[str]] = {}
+    rows = {}
+    for e in estimates:
+        for p in e.prices:
+            seen.setdefault(p.id, [])
+            if p.role not in seen[p.id]:
+                seen[p.id].append(p.role)
+            rows[p.id] = p
+    for pid in sorted(rows):
+        p = rows[pid]
+        checked = f"[bold yellow]{p.checked_on} STALE[/]" if p.stale else str(p.checked_on)
+        t.add_row(pid, ", ".join(seen[pid]), f"${p.usd.normalize():f} / {p.unit}", checked,
+                  p.confidence + (" (yours)" if p.user else ""), p.source_url)
+    console.print(t)
+
+
+def payload(estimates: list[Estimate], **meta: Any) -> dict[str, Any]:
+    return {"disclaimer": DISCLAIMER, **meta,
+            "estimates": [e.model_dump(mode="json") for e in estimates]}
+
+
+CSV_FIELDS = ("rank", "candidate", "kind", "status", "train_usd_low", "train_usd_expected",
+              "train_usd_high", "month1_usd_low", "month1_usd_expected", "month1_usd_high", "tco_usd_low",
+              "tco_usd_expected", "tco_usd_high", "billed_tokens", "epochs", "train_gpu_hours",
+              "break_even_month", "break_even_vs", "calibrated", "stale_prices", "reason")
+
+
+def csv_text(estimates: list[Estimate]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for e in sorted(estimates, key=lambda e: (e.rank is None, e.rank or 0)):
+        row: dict[str, Any] = {"rank": e.rank or "", "candidate": e.candidate, "kind": e.kind,
+                               "status": e.status, "reason": e.reason or "",
+                               "epochs": e.epochs or "", "calibrated": e.calibrated,
+                               "break_even_month": "" if e.break_even_month is None else e.break_even_month,
+                               "break_even_vs": e.break_even_vs or "",
+                               "stale_prices": ";".join(p.id for p in e.stale_prices),
+                               "billed_tokens": e.billed_tokens.expected if e.billed_tokens else "",
+                               "train_gpu_hours": e.train_gpu_hours.expected if e.train_gpu_hours else ""}
+        for name, r in (("train_usd", e.train_usd), ("month1_usd", e.monthly_usd), ("tco_usd", e.tco_usd)):
+            for part in ("low", "expected", "high"):
+                row[f"{name}_{part}"] = getattr(r, part) if r is not None else ""
+        w.writerow(row)
+    return buf.getvalue()
