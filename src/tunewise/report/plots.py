@@ -125,7 +125,7 @@ def tco(report: dict[str, Any]) -> str | None:
                                  name=rows.get(cid, {}).get("label", cid) + (" (baseline)" if cid == base else ""),
                                  line={"width": 4 if strong else 1.5, "dash": "dash" if cid == base else "solid"}))
         be = rows.get(cid, {}).get("break_even_month")
-        if be is not None and cid == rec:
+        if be is not None and cid == rec and be <= months[-1]:
             y = next(_num(p["expected"]) for p in s if p["month"] == be)
             fig.add_trace(go.Scatter(x=[be], y=[y], mode="markers+text", text=[f"break-even: month {be}"],
                                      textposition="top left", marker={"size": 12, "color": "#c0392b"},
@@ -148,13 +148,14 @@ def learning_curve(report: dict[str, Any]) -> list[tuple[str, str, dict[str, Any
             continue
         fig = go.Figure()
         pts = lc["points"]
+        n_max = max(q["n"] for q in pts)
         fig.add_trace(go.Scatter(x=[q["n"] for q in pts], y=[q["score"] for q in pts], mode="markers",
                                  name="measured", marker={"size": 10, "color": PROV_COLOR["measured"]}))
         fit = lc.get("fit")
         tgt = lc.get("target") or {}
         if fit:
-            n_max = max(q["n"] for q in pts)
-            far = max(n_max * 10, (tgt.get("examples_needed") or 0) * 1.2)
+            need = tgt.get("examples_needed") or 0
+            far = n_max * 10 if need > n_max * 1000 else max(n_max * 10, need * 1.2)
             xs = np.geomspace(max(1, min(q["n"] for q in pts)), far, 80)
             ys = fit["a"] - fit["b"] * xs ** (-fit["c"])
             fig.add_trace(go.Scatter(x=xs.tolist(), y=ys.tolist(), mode="lines", name="fit a - b n^-c (extrapolated)",
@@ -170,7 +171,7 @@ def learning_curve(report: dict[str, Any]) -> list[tuple[str, str, dict[str, Any
         if tgt.get("score") is not None:
             fig.add_hline(y=tgt["score"], line_dash="dash", line_color="#c0392b",
                           annotation_text=f"target {tgt['score']:.2f}")
-        if tgt.get("examples_needed"):
+        if tgt.get("examples_needed") and tgt["examples_needed"] <= n_max * 1000:
             fig.add_vline(x=tgt["examples_needed"], line_dash="dot", line_color="#c0392b",
                           annotation_text=f"~{tgt['examples_needed']:,} examples")
         fig.update_layout(height=380, template="plotly_white", margin={"l": 60, "r": 20, "t": 30, "b": 50},

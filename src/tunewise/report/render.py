@@ -40,12 +40,11 @@ def num(x: Any, places: int = 1) -> str:
         return str(x)
 
 
-def _env() -> Any:
-    from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
+def _env(*, html: bool = True) -> Any:
+    from jinja2 import ChainableUndefined, Environment, PackageLoader
 
-    env = Environment(loader=PackageLoader("tunewise.report", "templates"),
-                      autoescape=select_autoescape(["html", "j2"]), undefined=ChainableUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("tunewise.report", "templates"), autoescape=html,
+                      undefined=ChainableUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(usd=usd, pct=pct, num=num)
     return env
 
@@ -71,7 +70,7 @@ def render_html(report: dict[str, Any]) -> str:
 
 
 def render_markdown(report: dict[str, Any]) -> str:
-    return _env().get_template("summary.md.j2").render(r=report)
+    return _env(html=False).get_template("summary.md.j2").render(r=report)
 
 
 def write(report: dict[str, Any], out_dir: Path) -> dict[str, Path]:

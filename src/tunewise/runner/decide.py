@@ -90,19 +90,6 @@ def pareto(points: dict[str, tuple[Decimal, float]]) -> set[str]:
     return out
 
 
-def break_even(series_c: list[dict[str, Any]], series_b: list[dict[str, Any]]) -> int | None:
-    """First month from which the candidate's cumulative cost stays at or below the baseline's."""
-    months = min(len(series_c), len(series_b))
-    first = None
-    for m in range(months):
-        if D(series_c[m]["expected"]) <= D(series_b[m]["expected"]):
-            if first is None:
-                first = series_c[m]["month"]
-        else:
-            first = None
-    return first
-
-
 def choose(cands: list[dict[str, Any]], target: float | None, tco_of: dict[str, Decimal]) -> tuple[str | None, str]:
     """The recommendation rule, stated in the report: cheapest TCO among candidates that fit the budget
     and meet the target (known quality); else the best known quality within budget; else none."""
@@ -141,11 +128,12 @@ def decide(plan: Plan, pilots: dict[str, dict[str, Any]], estimates: dict[str, A
     pts = {r["id"]: (tco_of[r["id"]], r["quality"]["value"]) for r in rows
            if r["id"] in tco_of and r["quality"]["value"] is not None}
     front = pareto(pts)
-    base_series = (est_c.get(baseline) or {}).get("series") if baseline else None
     for r in rows:
         r["pareto"] = r["id"] in front
-        s = (est_c.get(r["id"]) or {}).get("series")
-        r["break_even_month"] = (break_even(s, base_series) if s and base_series and r["id"] != baseline else None)
+        e = est_c.get(r["id"]) or {}
+        # the estimator's break-even against the baseline (searched beyond the horizon, says so)
+        r["break_even_month"] = e.get("break_even_month") if r["id"] != baseline else None
+        r["break_even_note"] = e.get("break_even_note") if r["id"] != baseline else None
     target = float(plan.task.target) if plan.task.target is not None else None
     rec, why = choose(rows, target, tco_of)
     any_fits = any(r["budget"]["fits"] for r in rows)

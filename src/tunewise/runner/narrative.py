@@ -61,9 +61,14 @@ def findings(plan: Plan, audit: dict[str, Any], pilots: dict[str, dict[str, Any]
             add(MEDIUM, "Label imbalance", f"largest/smallest class = {max(counts) / min(counts):.1f}; "
                 "prefer macro F1 over accuracy.", "audit (measured)")
     _, tk = _tok(audit)
-    if tk.get("over_limit"):
-        add(MEDIUM, "Examples over the context limit", f"{tk['over_limit']} examples exceed the token "
-            "limit and would be truncated by providers.", "audit (measured)")
+    over = tk.get("over_limit")
+    n_over = _count(over)
+    if n_over:
+        limit = over.get("limit") if isinstance(over, dict) else None
+        src = over.get("limit_source") if isinstance(over, dict) else None
+        add(MEDIUM, "Examples over the context limit", f"{n_over} examples exceed the "
+            + (f"{limit:,}-token " if isinstance(limit, int) else "") + "limit and would be truncated"
+            + (f" ({src})" if src else "") + ".", "audit (measured)")
     target = float(plan.task.target) if plan.task.target is not None else None
     rec = next((c for c in decision["candidates"] if c["id"] == decision.get("recommended")), None)
     if rec is not None:

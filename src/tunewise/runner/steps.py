@@ -134,13 +134,10 @@ def pilot_view(d: dict[str, Any]) -> dict[str, Any]:
     for key in ("n_test", "test_examples"):
         if isinstance(v.get(key), int):
             n = v[key]
-    data = v.get("data") or v.get("split") or {}
-    if n is None and isinstance(data, dict):
-        for key in ("test", "n_test", "test_examples"):
-            val = data.get(key)
-            n = val if isinstance(val, int) else (val.get("n") if isinstance(val, dict) else n)
-            if n is not None:
-                break
+    data = v.get("data") or {}
+    splits = data.get("splits") if isinstance(data, dict) else None
+    if n is None and isinstance(splits, dict) and isinstance(splits.get("test"), int):
+        n = splits["test"]
     if n is None and isinstance(v.get("n"), int):
         n = v["n"]
     cm = v.get("confusion_matrix")
