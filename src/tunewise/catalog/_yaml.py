@@ -11,7 +11,10 @@ import yaml
 from tunewise.errors import BadInputError, Problem
 
 
-class _DecimalLoader(yaml.SafeLoader):
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _DecimalLoader(_Base):  # type: ignore[misc, valid-type]
     """SafeLoader whose floats are Decimal built from the text as written (0.008 stays 0.008)."""
 
 
@@ -39,8 +42,12 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         raise BadInputError(f"cannot read catalog file {path}", why=str(exc),
                             fix="Give a UTF-8 YAML file") from None
     try:
-        node = yaml.compose(text, Loader=_DecimalLoader)
-        data = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - SafeLoader subclass
+        loader = _DecimalLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tunewise.estimate.candidate import GRAMMAR
+from tunewise.estimate.grammar import GRAMMAR
 
 _HELP = ("Estimate training, monthly and total cost of ownership for each candidate, with low / "
          "expected / high bands, the dated prices used, break-even against the prompting baseline "

@@ -10,21 +10,8 @@ from pydantic import BaseModel, ConfigDict
 
 from tunewise.errors import BadInputError, did_you_mean
 
-GRAMMAR = """\
-Candidate ids: KIND:REF[OPTIONS]   (OPTIONS optional, comma-separated, in square brackets)
+from tunewise.estimate.grammar import GRAMMAR  # noqa: E402 - re-exported
 
-  api-finetune:PROVIDER/MODEL[epochs=N,method=lora|full,objective=sft|dpo|rft,hours=H]
-      e.g. api-finetune:openai/gpt-4o-mini-2024-07-18
-           api-finetune:together/llama-3.1-8b[method=full,epochs=2]
-           api-finetune:openai/o4-mini[objective=rft,hours=3]
-  selfhost:MODEL/METHOD/GPU@OFFER[xN,epochs=N,seq=N,gc=auto|on|off,mfu=F,tps=F,
-                                  serve=always-on|scale-to-zero,rank=R,batch=B]
-      METHOD is full, lora or qlora; OFFER is a GPU seller (runpod) or seller-market (runpod-spot);
-      xN = N GPUs for training (default 1).
-      e.g. selfhost:llama-3.1-8b/lora/h100-80gb@runpod-spot[x2]
-  prompting:PROVIDER/MODEL[k=N]
-      a base model prompted with N few-shot examples per request (k=0: zero-shot).
-      e.g. prompting:openai/gpt-4o[k=5]"""
 
 Kind = Literal["api-finetune", "selfhost", "prompting"]
 KINDS: tuple[str, ...] = ("api-finetune", "selfhost", "prompting")
