@@ -91,7 +91,6 @@ class _Pass:
         self.over_lines: list[list[int]] = [[] for _ in counters]
         self.hashes = array("Q")
         self.in_hashes = array("Q")
-        self.out_hashes = array("Q")
         self.lines = array("I")
         self.labels: Counter[str] = Counter()
         self.pii_counts: Counter[str] = Counter()
@@ -178,7 +177,6 @@ class _Pass:
             n_in, n_out = _norm(ex.text), _norm(ex.output or "")
             self.hashes.append(_h64(n_in + "\x1f" + n_out))
             self.in_hashes.append(_h64(n_in))
-            self.out_hashes.append(_h64(n_out))
             if ex.label is not None:
                 self.labels[ex.label] += 1
             if self.pii:
@@ -248,7 +246,7 @@ def _exact_duplicates(p: _Pass, name: str, problems: _Problems) -> dict[str, obj
                              "Remove the repeat; duplicates overweight an example", "warning"))
     # Same input (prompt / text), different output (label / completion): contradicting examples.
     ih = np.frombuffer(p.in_hashes, dtype=np.uint64) if p.n else np.zeros(0, np.uint64)
-    oh = np.frombuffer(p.out_hashes, dtype=np.uint64) if p.n else np.zeros(0, np.uint64)
+    oh = h  # with the same input, a different whole-example hash means a different output
     conflicting = 0
     conflict_pairs = []
     if len(ih) > 1:
@@ -288,7 +286,7 @@ def audit_file(
     near_dups: bool = True,
     near_threshold: float = 0.8,
     num_perm: int = 128,
-    near_dup_limit: int = 40_000,
+    near_dup_limit: int = 20_000,
     pii: bool = True,
     progress: Progress | None = None,
 ) -> AuditReport:

@@ -5,11 +5,11 @@ An example is a near duplicate when the LSH index returns an earlier example who
 similarity of shingle sets is >= ``threshold`` (default 0.8, with 128 permutations). Candidates from
 the LSH bands are verified with the signatures' Jaccard estimate before they count.
 
-Memory is bounded: the index holds at most ``max_indexed`` examples (default 40,000). datasketch's
+Memory is bounded: the index holds at most ``max_indexed`` examples (default 20,000). datasketch's
 in-memory LSH takes about 3.6 KB per indexed example with 128 permutations (9 bands x 13 rows at
 threshold 0.8, measured on 12,808 Rotten Tomatoes snippets), plus 512 bytes for the stored signature,
-so the default bound costs about 165 MB. Past that bound the audit is in bounded mode: near
-duplicates are searched among the first ``max_indexed`` examples only (exact duplicates are still
+so the default bound costs about 95 MB (measured: +190 MB peak RSS with 40,000 indexed examples).
+Past that bound the audit is in bounded mode: near duplicates are searched among the first ``max_indexed`` examples only (exact duplicates are still
 found over the whole file), and the report says how many examples were checked.
 """
 
@@ -54,7 +54,7 @@ class NearMatch:
 class NearDupIndex:
     """datasketch MinHashLSH over examples, keyed by their line numbers."""
 
-    def __init__(self, *, threshold: float = 0.8, num_perm: int = 128, max_indexed: int = 40_000,
+    def __init__(self, *, threshold: float = 0.8, num_perm: int = 128, max_indexed: int = 20_000,
                  seed: int = 1) -> None:
         from datasketch import MinHash, MinHashLSH
 
