@@ -37,7 +37,7 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise BadInputError(f"candidate listed twice: {', '.join(dup)}", fix="Give each candidate once")
-    cals = [c if isinstance(c, Calibration) else Calibration.model_validate(c) for c in calibrations or []]
+    cals = [_calibration(c, i) for i, c in enumerate(calibrations or [])]
 
     priced: list[tuple[Candidate, Priced, Ledger]] = []
     for c in cands:
@@ -78,6 +78,21 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
     for i, e in enumerate(ranked, 1):
         e.rank = i
     return out
+
+
+def _calibration(c: Calibration | dict, i: int) -> Calibration:
+    if isinstance(c, Calibration):
+        return c
+    from pydantic import ValidationError
+
+    try:
+        return Calibration.model_validate(c)
+    except ValidationError as exc:
+        e = exc.errors(include_url=False)[0]
+        raise BadInputError(f"calibration #{i + 1} is malformed",
+                            why=f"{'.'.join(map(str, e['loc'])) or '(object)'}: {e['msg']}",
+                            fix='Expected {"family", "params", "hardware", "tokens_per_s" | '
+                                '"achieved_flops" | "mfu"}') from None
 
 
 def _baseline(priced: list[tuple[Candidate, Priced, Ledger]], wanted: str | None

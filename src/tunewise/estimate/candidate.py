@@ -6,7 +6,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from tunewise.errors import BadInputError, did_you_mean
 
@@ -46,6 +46,24 @@ class Candidate(BaseModel):
     gpu: str | None = None
     offer: str | None = None
     options: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _valid_options(self) -> Candidate:
+        """Options are checked however the candidate was built (parsed or constructed)."""
+        allowed = _OPTIONS[self.kind]
+        for key, value in self.options.items():
+            if key not in allowed:
+                raise BadInputError(f"unknown option '{key}' for {self.kind} candidate '{self.model}'",
+                                    fix=did_you_mean(key, list(allowed)))
+            parser, choices = allowed[key]
+            _check_value(self.kind, key, str(value), parser, choices, self.model)
+        if self.kind == "selfhost" and not (self.gpu and self.offer and self.method in METHODS):
+            raise BadInputError(f"selfhost candidate '{self.model}' needs a method, a GPU and an offer",
+                                fix="e.g. selfhost:llama-3.1-8b/lora/h100-80gb@runpod")
+        if self.kind != "selfhost" and not self.provider:
+            raise BadInputError(f"{self.kind} candidate '{self.model}' needs a provider",
+                                fix=f"e.g. {self.kind}:openai/gpt-4o-mini")
+        return self
 
     @property
     def id(self) -> str:
