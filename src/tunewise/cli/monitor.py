@@ -81,12 +81,12 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
     console.print(f"[bold]tunewise monitor[/] · model {doc['model']} ({doc['task']}) · store {doc['store']} · "
                   f"reference {doc['reference']['n_used']} of {doc['reference']['n_total']} training texts · "
                   f"{w['count']} window(s) of {w['length_s']:g} s ending {w['end'][:19]}Z", highlight=False, soft_wrap=True)
-    t = Table("window start (UTC)", "requests", "blocked", "p50 ms", "p95 ms", "spend USD", "drifting features",
-              "dataset drift", "domain AUC", "accuracy (feedback)", title="per window")
+    t = Table("start (UTC)", "reqs", "blocked", "p50 ms", "p95 ms", "spend USD", "drifting", "dataset drift",
+              "domain AUC", "accuracy on feedback [95% CI]", title="per window")
     for win in doc["windows"]:
         dr, q = win["drift"], win["quality"]["feedback"]
         acc = q.get("accuracy")
-        t.add_row(win["start"][:16].replace("T", " "), str(win["volume"]["requests"]), str(win["volume"]["blocked"]),
+        t.add_row(win["start"][11:16], str(win["volume"]["requests"]), str(win["volume"]["blocked"]),
                   _f(win["latency_ms"]["p50"]), _f(win["latency_ms"]["p95"]), win["spend_usd"]["total"],
                   f"{len(dr['features_drifted'])}/{dr['features_tested']}", _f(dr["dataset_drift"]),
                   _f(dr["domain_classifier"].get("statistic"), 3),

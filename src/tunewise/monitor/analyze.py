@@ -19,6 +19,7 @@ from tunewise.monitor.reference import Reference, load_reference
 from tunewise.monitor.schema import utcnow
 
 SCHEMA_VERSION = 1
+_Q = Decimal("1e-12")
 
 
 def parse_window(text: str) -> timedelta:
@@ -57,8 +58,8 @@ def operational_summary(rows: list[dict[str, Any]], window: timedelta) -> dict[s
                    "per_hour": float(len(rows) / (window.total_seconds() / 3600))},
         "latency_ms": percentiles([r["latency_ms"] for r in served]),
         "model_ms": percentiles([r["model_ms"] for r in served]),
-        "spend_usd": {"total": cost, "per_1k_requests": (cost / len(rows) * 1000) if rows else None,
-                      "per_hour": cost / hours if hours else None,
+        "spend_usd": {"total": cost, "per_1k_requests": (cost / len(rows) * 1000).quantize(_Q) if rows else None,
+                      "per_hour": (cost / hours).quantize(_Q) if hours else None,
                       "source": "self-hosted compute time x hourly price given to `tunewise serve`"},
         "tokens": {"input": sum(r["tokens_in"] for r in rows), "output": sum(r["tokens_out"] for r in rows)},
         "guardrails": {"by_action": dict(Counter(r["guard_action"] for r in rows)), "by_rule": dict(rules)},
@@ -164,7 +165,8 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
         try:
             ref_emb = predictor.encoder_embed(ref_texts)
             cur_emb = predictor.encoder_embed(cur_texts) if cur_texts else []
-            current["drift"]["embedding"] = drift.embedding_drift(ref_emb, cur_emb, seed=seed)
+            current["drift"]["embedding"] = drift.embedding_drift(ref_emb, cur_emb, seed=seed,
+                                                                  ref_texts=ref_texts, cur_texts=cur_texts)
         except NotImplementedError as exc:
             current["drift"]["embedding"] = {"statistic": None, "drifted": None, "note": str(exc)}
     else:
@@ -175,7 +177,7 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
         "schema_version": SCHEMA_VERSION,
         "generated_at": utcnow(),
         "run_dir": str(run_dir),
-        "model": getattr(predictor, "name", None) or run_dir.name,
+        "model": _model_name(predictor, run_dir),
         "task": "classification" if is_classifier else "generation",
         "store": _safe(store.url),
         "window": {"length_s": window.total_seconds(), "count": windows, "end": end},
@@ -197,6 +199,11 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
     if save:
         store.save_report(doc, window_start=current["start"], window_end=current["end"])
     return doc
+
+
+def _model_name(predictor: Any, run_dir: Path) -> str:
+    name, method = getattr(predictor, "model_name", None), getattr(predictor, "method", None)
+    return f"{name}-{method}" if name and method else run_dir.name
 
 
 def _batched(fn, texts: list[str], size: int = 64) -> list[Any]:  # noqa: ANN001

@@ -36,6 +36,9 @@ class ServedModel:
         self.name = self._name()
 
     def _name(self) -> str:
+        name, method = getattr(self.predictor, "model_name", None), getattr(self.predictor, "method", None)
+        if name and method:
+            return f"{name}-{method}"
         try:
             meta = json.loads((self.run_dir / "pilot.json").read_text(encoding="utf-8"))
             model, method = meta.get("model"), meta.get("method")
