@@ -1,0 +1,75 @@
+"""Dynamic padding with length-grouped batches, and the max length from the data's token p95.
+
+Batches are planned up front for every epoch (seeded), so the total number of padded tokens the run
+will process is known before training starts — the duration predictor uses it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+
+GROUP_FACTOR = 50  # a mega-batch of batch_size * GROUP_FACTOR examples is sorted by length
+
+
+def max_length_from(lengths: Sequence[int], cap: int | None, *, quantile: float = 0.95) -> int:
+    """The ``quantile`` of token lengths rounded up to a multiple of 8, capped at ``cap``."""
+    import numpy as np
+
+    p = float(np.percentile(np.asarray(lengths, dtype=float), quantile * 100)) if lengths else 8.0
+    value = max(8, int(math.ceil(p / 8.0) * 8))
+    return min(value, cap) if cap else value
+
+
+def plan_epoch(lengths: Sequence[int], batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """Shuffle, sort by length within mega-batches, cut into batches, shuffle the batches."""
+    rng = random.Random(seed * 1_000_003 + epoch)
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    mega = batch_size * GROUP_FACTOR
+    batches: list[list[int]] = []
+    for start in range(0, len(order), mega):
+        chunk = sorted(order[start:start + mega], key=lambda i: lengths[i], reverse=True)
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def plan(lengths: Sequence[int], batch_size: int, seed: int, epochs: float) -> list[list[int]]:
+    """All steps of a run; a fractional epoch count trains on that share of the last epoch's batches."""
+    steps: list[list[int]] = []
+    full = int(math.floor(epochs))
+    for e in range(full):
+        steps.extend(plan_epoch(lengths, batch_size, seed, e))
+    rest = epochs - full
+    if rest > 1e-9:
+        last = plan_epoch(lengths, batch_size, seed, full)
+        steps.extend(last[: max(1, round(len(last) * rest))])
+    return steps
+
+
+def pad_batch(seqs: list[list[int]], pad_id: int, *, labels: list[list[int]] | None = None,
+              left: bool = False) -> dict:
+    """Pad token id lists to the longest in the batch; returns torch tensors."""
+    import torch
+
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    lab = torch.full((len(seqs), width), -100, dtype=torch.long) if labels is not None else None
+    for i, s in enumerate(seqs):
+        sl = slice(width - len(s), width) if left else slice(0, len(s))
+        ids[i, sl] = torch.tensor(s, dtype=torch.long)
+        mask[i, sl] = 1
+        if lab is not None:
+            lab[i, sl] = torch.tensor(labels[i], dtype=torch.long)  # type: ignore[index]
+    out = {"input_ids": ids, "attention_mask": mask}
+    if lab is not None:
+        out["labels"] = lab
+    return out
+
+
+def padded_tokens(batches: list[list[int]], lengths: Sequence[int]) -> list[int]:
+    """Tokens each planned batch will hold after dynamic padding (batch size x longest)."""
+    return [len(b) * max(lengths[i] for i in b) for b in batches]

@@ -1,0 +1,144 @@
+"""The training loop shared by encoders and causal LMs: AdamW, linear warm-up/decay, timing,
+duration prediction from the first steps, and a rich progress bar with examples/s and loss."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tunewise.pilot import batching
+
+
+@dataclass
+class TrainStats:
+    steps: int = 0
+    examples: int = 0
+    tokens: int = 0                 # real (non-padding) tokens processed
+    padded_tokens: int = 0          # tokens including padding
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+    step_seconds: list[float] = field(default_factory=list)
+    duration: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        n = len(self.losses)
+        k = max(1, n // 10)
+        return {
+            "steps": self.steps, "examples": self.examples, "tokens": self.tokens,
+            "padded_tokens": self.padded_tokens, "seconds": round(self.seconds, 3),
+            "examples_per_s": round(self.examples / self.seconds, 3) if self.seconds else None,
+            "tokens_per_s": round(self.tokens / self.seconds, 1) if self.seconds else None,
+            "loss_first": round(float(np.mean(self.losses[:k])), 4) if n else None,
+            "loss_last": round(float(np.mean(self.losses[-k:])), 4) if n else None,
+            "loss_curve": [round(x, 4) for x in self.losses],
+            "duration": self.duration,
+        }
+
+
+def predict_duration(step_seconds: list[float], step_tokens: list[int], total_tokens: list[int]) -> float:
+    """Predict the whole run's seconds from the steps seen so far.
+
+    The first step is warm-up (allocations, kernel selection) and is counted as-is but left out of
+    the rate. Per-step time is modelled as a + b * padded_tokens (least squares, both >= 0); with
+    too little spread in lengths it falls back to seconds per padded token.
+    """
+    seen = len(step_seconds)
+    t = np.asarray(step_seconds[1:], dtype=float)
+    x = np.asarray(step_tokens[1:], dtype=float)
+    remaining = np.asarray(total_tokens[seen:], dtype=float)
+    elapsed = float(sum(step_seconds))
+    if len(t) == 0:
+        return elapsed * len(total_tokens) / max(seen, 1)
+    a, b = 0.0, float(t.sum() / max(x.sum(), 1.0))
+    if len(t) >= 5 and x.std() > 0.1 * x.mean():
+        slope, intercept = np.polyfit(x, t, 1)
+        if slope > 0 and intercept >= 0:
+            a, b = float(intercept), float(slope)
+    return elapsed + a * len(remaining) + b * float(remaining.sum())
+
+
+def train(model: Any, step_batches: list[dict], *, lr: float, warmup_ratio: float, weight_decay: float,
+          device: str, progress: bool, label: str, predict_after: int | None = None,
+          on_step: Callable[[int, float], None] | None = None) -> TrainStats:
+    """Run the planned steps (each a padded batch dict with ``labels``); returns timing and losses."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    total = len(step_batches)
+    sched = get_linear_schedule_with_warmup(opt, int(math.ceil(warmup_ratio * total)), total)
+    padded = [int(b["input_ids"].numel()) for b in step_batches]
+    k = predict_after or min(total, max(5, int(math.ceil(0.05 * total))))
+    stats = TrainStats()
+    model.train()
+    model.to(device)
+    bar = _progress(progress)
+    task = bar.add_task(label, total=total, exs=0.0, loss=float("nan")) if bar else None
+    t_start = time.perf_counter()
+    try:
+        if bar:
+            bar.start()
+        for step, batch in enumerate(step_batches):
+            t0 = time.perf_counter()
+            batch = {kk: v.to(device) for kk, v in batch.items()}
+            out = model(**batch)
+            loss = out.loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            value = float(loss.detach().cpu())
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            dt = time.perf_counter() - t0
+            stats.step_seconds.append(dt)
+            stats.losses.append(value)
+            stats.steps += 1
+            stats.examples += int(batch["input_ids"].shape[0])
+            stats.tokens += int(batch["attention_mask"].sum())
+            stats.padded_tokens += padded[step]
+            if step + 1 == k:
+                stats.duration = {"predicted_s": round(predict_duration(stats.step_seconds, padded[:k], padded), 3),
+                                  "predicted_after_steps": k, "total_steps": total}
+            if on_step:
+                on_step(step, value)
+            if bar:
+                elapsed = time.perf_counter() - t_start
+                bar.update(task, advance=1, exs=stats.examples / elapsed, loss=value)
+    finally:
+        if bar:
+            bar.stop()
+    stats.seconds = time.perf_counter() - t_start
+    if stats.duration:
+        pred = stats.duration["predicted_s"]
+        stats.duration["actual_s"] = round(stats.seconds, 3)
+        stats.duration["error_pct"] = round(100 * (pred - stats.seconds) / stats.seconds, 1)
+    model.eval()
+    return stats
+
+
+def _progress(enabled: bool):  # noqa: ANN202 - rich Progress or None
+    if not enabled:
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+        TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("steps · {task.fields[exs]:.1f} ex/s · loss {task.fields[loss]:.4f}"),
+                    TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+                    transient=False)
+
+
+def plan_batches(lengths: list[int], batch_size: int, seed: int, epochs: float) -> list[list[int]]:
+    return batching.plan(lengths, batch_size, seed, epochs)

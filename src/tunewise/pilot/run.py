@@ -1,0 +1,471 @@
+"""run_pilot: split -> train -> evaluate -> floor -> latency -> learning curve -> calibration -> run dir.
+
+The run directory is written into a hidden temporary sibling and renamed into place only after
+COMPLETE is written, so a failed run never leaves a directory that looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tunewise.data import Columns, Example
+from tunewise.errors import BadInputError, did_you_mean
+from tunewise.pilot import metrics as M
+from tunewise.pilot import models, splits
+from tunewise.pilot.config import ARCH_METHODS, PilotConfig
+from tunewise.pilot.result import SCHEMA_VERSION, PilotResult
+
+ENCODER_CAP, CAUSAL_CAP = 256, 512
+
+
+# ------------------------------------------------------------------------------------ fitted models
+
+@dataclass
+class Fitted:
+    """A trained (or prompted) model that can predict on examples, save itself, and serve texts."""
+
+    kind: str                                   # 'classification' | 'generation'
+    labels: list[str]
+    trainable: int
+    total: int
+    stats: Any = None                           # loop.TrainStats (None for untrained methods)
+    max_len: int = 0
+    impl: dict[str, Any] = field(default_factory=dict)
+
+    def predict(self, exs: list[Example]) -> tuple[list[str], np.ndarray | None]:
+        return self.impl["predict"](exs)
+
+    def serve_inputs(self, exs: list[Example]) -> list[str]:
+        return self.impl["serve_inputs"](exs)
+
+    def serve_call(self, inputs: list[str]) -> Any:
+        return self.impl["serve_call"](inputs)
+
+
+def _fit_sklearn(train: list[Example], labels: list[str], cfg: PilotConfig, seed: int, **_: Any) -> Fitted:
+    from tunewise.pilot import baseline
+
+    t0 = time.perf_counter()
+    pipe = baseline.fit([e.text for e in train], [e.label for e in train], seed=seed)
+    secs = time.perf_counter() - t0
+    from tunewise.pilot.loop import TrainStats
+
+    stats = TrainStats(steps=1, examples=len(train), seconds=secs)
+
+    def predict(exs: list[Example]) -> tuple[list[str], np.ndarray]:
+        probs = baseline.predict_proba(pipe, [e.text for e in exs], labels)
+        return [labels[i] for i in probs.argmax(axis=1)], probs
+
+    n = baseline.trainable_params(pipe)
+    return Fitted("classification", labels, n, n, stats, 0, {
+        "predict": predict, "save": lambda out: (baseline.save(pipe, out), pipe)[1],
+        "serve_inputs": lambda exs: [e.text for e in exs],
+        "serve_call": lambda texts: pipe.predict_proba(texts), "pipe": pipe})
+
+
+def _fit_encoder(train: list[Example], labels: list[str], cfg: PilotConfig, seed: int, *, resolved: models.ResolvedModel,
+                 device: str, progress: bool, label: str, max_len: int | None = None) -> Fitted:
+    from tunewise.pilot import train_classifier as TC
+
+    bundle = TC.build(resolved.path, labels, cfg.method, seed=seed, lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha)
+    if max_len is None:
+        max_len = _encoder_max_len(bundle.tokenizer, train, cfg)
+    stats = TC.train(bundle, [e.text for e in train], [e.label for e in train], max_len=max_len,
+                     batch_size=cfg.batch_size, epochs=cfg.epochs, lr=cfg.lr("encoder"),
+                     warmup_ratio=cfg.warmup_ratio, weight_decay=cfg.weight_decay, seed=seed, device=device,
+                     progress=progress, label=label)
+    state: dict[str, Any] = {"model": bundle.model}
+
+    def predict(exs: list[Example]) -> tuple[list[str], np.ndarray]:
+        probs = TC.predict_proba(state["model"], bundle.tokenizer, [e.text for e in exs], max_len=max_len,
+                                 device=device)
+        return [labels[i] for i in probs.argmax(axis=1)], probs
+
+    def save(out: Path) -> Any:
+        state["model"] = TC.save(bundle, out)
+        return state["model"]
+
+    from tunewise.pilot.calibration import non_embedding_params
+
+    return Fitted("classification", labels, bundle.trainable_params, bundle.total_params, stats, max_len, {
+        "predict": predict, "save": save, "tokenizer": bundle.tokenizer,
+        "flops_params": non_embedding_params(bundle.model),
+        "serve_inputs": lambda exs: [e.text for e in exs],
+        "serve_call": lambda texts: TC.predict_proba(state["model"], bundle.tokenizer, texts, max_len=max_len,
+                                                     device=device)})
+
+
+def _encoder_max_len(tok: Any, train: list[Example], cfg: PilotConfig) -> int:
+    from tunewise.pilot import batching
+    from tunewise.pilot.train_classifier import token_lengths
+
+    if cfg.max_length:
+        return cfg.max_length
+    return batching.max_length_from(token_lengths(tok, [e.text for e in train]), cfg.max_length_cap or ENCODER_CAP)
+
+
+def _fit_causal(train: list[Example], labels: list[str], cfg: PilotConfig, seed: int, *, resolved: models.ResolvedModel,
+                device: str, progress: bool, label: str, task: str, max_len: int | None = None) -> Fitted:
+    from tunewise.pilot import batching
+    from tunewise.pilot import train_causal as TCa
+
+    bundle = TCa.build(resolved.path, cfg.method, seed=seed, lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha)
+    tok = bundle.tokenizer
+    shots = TCa.pick_shots(train, cfg.few_shot_k, seed, task) if cfg.method == "few-shot" else []
+
+    def prompt(e: Example) -> str:
+        if task == "classification":
+            return TCa.render(tok, TCa.classification_messages(
+                e.text, labels, cfg.instruction, [(s.text, s.label) for s in shots]))
+        return TCa.render(tok, TCa.generation_messages(e, shots))
+
+    prompts = [prompt(e) for e in train]
+    answers = [e.output for e in train]
+    if max_len is None:
+        if cfg.max_length:
+            max_len = cfg.max_length
+        else:
+            lens = [len(tok(p + a + bundle.end, add_special_tokens=False)["input_ids"])
+                    for p, a in zip(prompts, answers)]
+            max_len = batching.max_length_from(lens, cfg.max_length_cap or CAUSAL_CAP)
+    stats = None
+    if cfg.method == "lora":
+        stats = TCa.train(bundle, prompts, answers, max_len=max_len, batch_size=cfg.batch_size, epochs=cfg.epochs,
+                          lr=cfg.lr("causal"), warmup_ratio=cfg.warmup_ratio, weight_decay=cfg.weight_decay,
+                          seed=seed, device=device, progress=progress, label=label)
+    state: dict[str, Any] = {"model": bundle.model}
+
+    def run_prompts(ps: list[str]) -> tuple[list[str], np.ndarray | None]:
+        if task == "classification":
+            scores = TCa.score_labels(state["model"], tok, ps, labels, bundle.end, device=device)
+            probs = TCa.label_probs(scores)
+            return [labels[i] for i in probs.argmax(axis=1)], probs
+        return TCa.generate(state["model"], tok, ps, max_new_tokens=cfg.max_new_tokens, end=bundle.end,
+                            device=device), None
+
+    def save(out: Path) -> Any:
+        state["model"] = TCa.save(bundle, out)
+        return state["model"]
+
+    prompt_info = {"instruction": cfg.instruction, "shots": [
+        {"text": s.text, "label": s.label} if task == "classification" else
+        {"messages": TCa.generation_messages(s), "target": s.target} for s in shots],
+        "scorer": TCa.SCORER if task == "classification" else TCa.GENERATOR, "end": bundle.end}
+    from tunewise.pilot.calibration import non_embedding_params
+
+    return Fitted(task, labels, bundle.trainable_params, bundle.total_params, stats, max_len, {
+        "predict": lambda exs: run_prompts([prompt(e) for e in exs]), "save": save, "tokenizer": tok,
+        "flops_params": non_embedding_params(bundle.model),
+        "serve_inputs": lambda exs: [prompt(e) for e in exs], "serve_call": run_prompts, "prompt": prompt_info})
+
+
+def _fit(arch: str, train: list[Example], labels: list[str], cfg: PilotConfig, seed: int, **kw: Any) -> Fitted:
+    if arch == "sklearn":
+        return _fit_sklearn(train, labels, cfg, seed)
+    if arch == "encoder":
+        kw.pop("task", None)
+        return _fit_encoder(train, labels, cfg, seed, **kw)
+    return _fit_causal(train, labels, cfg, seed, **kw)
+
+
+# --------------------------------------------------------------------------------------- evaluation
+
+def _evaluate(fitted: Fitted, exs: list[Example], cfg: PilotConfig) -> dict[str, Any]:
+    preds, probs = fitted.predict(exs)
+    if fitted.kind == "classification":
+        index = {lab: i for i, lab in enumerate(fitted.labels)}
+        ev = M.classification([index[e.label] for e in exs], [index[p] for p in preds], fitted.labels, probs,
+                              resamples=cfg.bootstrap, seed=cfg.seed)
+        rows = [{"id": e.id, "gold": e.label, "prediction": p,
+                 "scores": {lab: round(float(probs[i, j]), 6) for j, lab in enumerate(fitted.labels)}}
+                for i, (e, p) in enumerate(zip(exs, preds))]
+    else:
+        ev = M.generation(preds, [e.target or "" for e in exs], [e.text for e in exs], resamples=cfg.bootstrap,
+                          seed=cfg.seed)
+        rows = [{"id": e.id, "gold": e.target, "prediction": p,
+                 "scores": {"exact_match": ev["per_item"]["exact_match"][i],
+                            "token_f1": round(ev["per_item"]["token_f1"][i], 6)}}
+                for i, (e, p) in enumerate(zip(exs, preds))]
+        ev.pop("per_item")
+    ev["rows"] = rows
+    return ev
+
+
+def _headline(task: str, cfg: PilotConfig) -> str:
+    if task == "classification":
+        return cfg.target_metric if cfg.target_metric in ("macro_f1", "accuracy", "micro_f1", "mcc") else "macro_f1"
+    return "token_f1"
+
+
+# ------------------------------------------------------------------------------------------ runtime
+
+def _runtime(cfg: PilotConfig) -> str:
+    import random
+
+    import torch
+
+    threads = cfg.threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    torch.set_num_threads(max(1, int(threads or 1)))
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    random.seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    if cfg.device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if cfg.device.startswith("cuda") and not torch.cuda.is_available():
+        raise BadInputError("--device cuda was asked for but no CUDA GPU is visible",
+                            fix="Use --device auto or --device cpu")
+    return cfg.device
+
+
+def _default_out(cfg: PilotConfig) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    name = Path(cfg.model).name if cfg.model not in models.BUNDLED else cfg.model
+    return Path("pilot-runs") / f"{name}-{cfg.method}-{stamp}"
+
+
+def _prepare_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise BadInputError("output directory already exists and is not empty", where=str(out),
+                                fix="Choose another --out or pass --overwrite")
+        if out.is_dir() and not (out / "COMPLETE").exists() and not (out / "config.json").exists():
+            raise BadInputError("refusing to overwrite a directory that is not a pilot run", where=str(out),
+                                fix="Choose another --out")
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def _reference_rows(train: list[Example], task: str) -> list[dict[str, Any]]:
+    if task == "classification":
+        return [{"id": e.id, "text": e.text, "label": e.label} for e in train]
+    return [{"id": e.id, "text": e.text, "target": e.target} for e in train]
+
+
+# --------------------------------------------------------------------------------------- run_pilot
+
+def run_pilot(cfg: PilotConfig) -> PilotResult:
+    """Run one pilot; returns its PilotResult (also written to ``cfg.out_dir``/pilot.json)."""
+    cfg.validate()
+    started = time.perf_counter()
+    data_splits = splits.prepare(cfg.data, seed=cfg.seed, validation=cfg.validation, test=cfg.test,
+                                 val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
+                                 max_train_examples=cfg.max_train_examples,
+                                 columns=Columns(text=cfg.text_field, label=cfg.label_field))
+    resolved = models.resolve(cfg.model)
+    allowed = ARCH_METHODS[resolved.arch]
+    if cfg.method not in allowed:
+        raise BadInputError(f"method '{cfg.method}' does not apply to model '{cfg.model}' ({resolved.arch})",
+                            fix=did_you_mean(cfg.method, allowed))
+    task = data_splits.task
+    if task == "generation" and resolved.arch != "causal":
+        raise BadInputError(f"generation data (prompt/completion or chat) needs a causal LM, not '{cfg.model}'",
+                            where=str(cfg.data), fix="Use --model smollm2 (or a local causal LM directory)")
+    out = cfg.out_dir or _default_out(cfg)
+    _prepare_out(out, cfg.overwrite)
+    device = _runtime(cfg)
+    if resolved.arch == "causal":
+        _check_producible(resolved, data_splits, cfg)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        payload = _run_into(tmp, out, cfg, resolved, data_splits, device, started)
+        (tmp / "COMPLETE").write_text(datetime.now(timezone.utc).isoformat() + "\n", encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return PilotResult(payload, out)
+
+
+def _check_producible(resolved: models.ResolvedModel, sp: splits.Splits, cfg: PilotConfig) -> None:
+    from tunewise.pilot import train_causal as TCa
+
+    tok = TCa.load_tokenizer(resolved.path)
+    if sp.task == "classification":
+        TCa.check_targets(tok, [(lab, None) for lab in sp.labels], cfg.max_new_tokens, sp.task)
+    else:
+        TCa.check_targets(tok, [(e.target or "", e) for e in sp.train + sp.val + sp.test], cfg.max_new_tokens,
+                          sp.task)
+
+
+def _run_into(tmp: Path, out: Path, cfg: PilotConfig, resolved: models.ResolvedModel, sp: splits.Splits,
+              device: str, started: float) -> dict[str, Any]:
+    from tunewise.pilot import calibration, latency
+
+    task, labels, arch = sp.task, sp.labels, resolved.arch
+    kw = {"resolved": resolved, "device": device, "progress": cfg.progress, "task": task}
+    fitted = _fit(arch, sp.train, labels, cfg, cfg.seed, label=f"{cfg.model} {cfg.method}", **kw)
+    headline = _headline(task, cfg)
+    ev_test = _evaluate(fitted, sp.test, cfg)
+    ev_val = _evaluate(fitted, sp.val, cfg) if sp.val else None
+    serving = fitted.impl["save"](tmp)
+    del serving
+    rows = ev_test.pop("rows")
+    _write_jsonl(tmp / "predictions.jsonl", rows)
+    _write_jsonl(tmp / "reference.jsonl", _reference_rows(sp.train, task))
+
+    # latency and inference throughput on the serving copy (LoRA merged)
+    serve_in = fitted.serve_inputs(sp.test)
+    heavy = arch == "causal" and task == "generation"
+    lat = latency.single_request(fitted.serve_call, serve_in, n=min(cfg.latency_n, 10) if heavy else cfg.latency_n,
+                                 warmup=2 if heavy else 5)
+    batch_sizes = tuple(b for b in cfg.batch_sizes if b <= 8) if heavy else cfg.batch_sizes
+    inf = latency.throughput(fitted.serve_call, serve_in, batch_sizes or (1,), max_items=16 if heavy else 256)
+
+    stats = fitted.stats.to_dict() if fitted.stats is not None else None
+    throughput = {"inference": {"by_batch_size": inf, "unit": "examples/s"}}
+    if stats:
+        throughput["train"] = {"examples_per_s": stats["examples_per_s"], "tokens_per_s": stats["tokens_per_s"],
+                               "padded_tokens_per_s": round(stats["padded_tokens"] / stats["seconds"], 1)
+                               if stats["seconds"] else None,
+                               "examples": stats["examples"], "seconds": stats["seconds"],
+                               "unit": "training examples/s and non-padding tokens/s, measured over the whole run"}
+
+    calib = None
+    if arch != "sklearn" and cfg.method in ("full", "lora", "head") and stats and stats["tokens_per_s"]:
+        calib = calibration.calibration(family=resolved.family, params=fitted.total,
+                                        flops_params=fitted.impl.get("flops_params") or fitted.total, method=cfg.method,
+                                        tokens_per_s=stats["tokens_per_s"], device=device)
+
+    floor = None
+    if task == "classification" and arch != "sklearn" and cfg.run_baseline:
+        floor = _floor(sp, cfg, rows, headline)
+
+    curve = None
+    if cfg.fractions:
+        curve = _learning_curve(arch, sp, cfg, kw, fitted, ev_test, headline)
+
+    config = {"schema_version": SCHEMA_VERSION, "pilot": cfg.to_dict(), "task": task, "labels": labels,
+              "model": {"name": resolved.name, "arch": arch, "family": resolved.family,
+                        "source_path": str(resolved.path) if resolved.path else None, "note": resolved.note},
+              "method": cfg.method, "max_length": fitted.max_len, "prompt": fitted.impl.get("prompt"),
+              "serving": {"dir": "model", "format": "joblib" if arch == "sklearn" else "huggingface",
+                          "merged_lora": cfg.method == "lora"}}
+    (tmp / "config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    payload: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "run_dir": str(out),
+        "task": task,
+        "model": resolved.name,
+        "model_family": resolved.family,
+        "model_note": resolved.note,
+        "method": cfg.method,
+        "labels": labels,
+        "trainable_params": int(fitted.trainable),
+        "total_params": int(fitted.total),
+        "seed": cfg.seed,
+        "data": {"path": str(cfg.data), "splits": sp.sizes(), "split": sp.how},
+        "max_length": {"tokens": fitted.max_len,
+                       "source": f"--max-length {cfg.max_length}" if cfg.max_length else
+                       "p95 of training token lengths (model tokenizer), rounded up to 8, capped"
+                       if arch != "sklearn" else "n/a (bag of words)"},
+        "headline_metric": headline,
+        "metrics": ev_test["metrics"],
+        "metrics_source": f"held-out test split, n={ev_test['n']}",
+        "validation_metrics": ev_val["metrics"] if ev_val else None,
+        "per_class": ev_test.get("per_class"),
+        "confusion_matrix": ev_test.get("confusion_matrix"),
+        "latency_ms": lat,
+        "throughput": throughput,
+        "training": stats,
+        "duration": (stats or {}).get("duration") or None,
+        "learning_curve": curve,
+        "baseline": floor,
+        "calibration": calib,
+        "hardware": calibration.hardware(device),
+        "scorer": (fitted.impl.get("prompt") or {}).get("scorer"),
+        "predictions": str(out / "predictions.jsonl"),
+        "reference": str(out / "reference.jsonl"),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": None,
+    }
+    payload["wall_seconds"] = round(time.perf_counter() - started, 2)
+    (tmp / "pilot.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return payload
+
+
+def _floor(sp: splits.Splits, cfg: PilotConfig, rows: list[dict[str, Any]], headline: str) -> dict[str, Any]:
+    """The TF-IDF + LR floor on the same split, and a paired test of this run against it."""
+    from tunewise.pilot.compare import compare_predictions
+
+    floor = _fit_sklearn(sp.train, sp.labels, cfg, cfg.seed)
+    ev = _evaluate(floor, sp.test, cfg)
+    floor_rows = ev.pop("rows")
+    cmp = compare_predictions([r["gold"] for r in rows], [r["prediction"] for r in floor_rows],
+                              [r["prediction"] for r in rows], sp.labels, resamples=max(cfg.bootstrap, 10_000),
+                              seed=cfg.seed)
+    d = cmp["macro_f1_diff_b_minus_a"]
+    theirs = ev["metrics"]["macro_f1"]["value"]
+    ours = M.classification([sp.labels.index(r["gold"]) for r in rows],
+                            [sp.labels.index(r["prediction"]) for r in rows], sp.labels,
+                            resamples=1000, seed=cfg.seed)["metrics"]["macro_f1"]["value"]
+    if d["ci_low"] > 0:
+        verdict = (f"fine-tuning beat the TF-IDF + logistic regression floor: macro-F1 {ours:.3f} vs {theirs:.3f} "
+                   f"(+{d['diff']:.3f}, 95% CI [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}], paired bootstrap "
+                   f"p={d['p_value']:.3g}; McNemar p={cmp['mcnemar']['p_value']:.3g})")
+        beats = True
+    elif d["ci_high"] < 0:
+        verdict = (f"fine-tuning did NOT beat the TF-IDF + logistic regression floor: the floor is better, "
+                   f"macro-F1 {theirs:.3f} vs {ours:.3f} (difference {d['diff']:+.3f}, 95% CI "
+                   f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}])")
+        beats = False
+    else:
+        verdict = (f"fine-tuning did not clearly beat the TF-IDF + logistic regression floor: macro-F1 {ours:.3f} "
+                   f"vs {theirs:.3f} (difference {d['diff']:+.3f}, 95% CI [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] "
+                   f"includes 0; n={cmp['n']} test items)")
+        beats = False
+    return {"model": "tfidf-logreg", "description": "TF-IDF word 1-2 grams + logistic regression (no fine-tune floor)",
+            "metrics": ev["metrics"], "comparison": cmp, "beats_floor": beats, "verdict": verdict}
+
+
+def _learning_curve(arch: str, sp: splits.Splits, cfg: PilotConfig, kw: dict[str, Any], main: Fitted,
+                    ev_main: dict[str, Any], headline: str) -> dict[str, Any]:
+    from rich.console import Console
+
+    from tunewise.pilot import learning_curve
+
+    console = Console(stderr=True)
+    points = []
+    n_full = len(sp.train)
+    sizes = sorted(set(cfg.fractions or ()))
+    for frac in sizes:
+        for s in range(cfg.seeds):
+            seed = cfg.seed + s
+            n = max(2, int(round(frac * n_full)))
+            if frac >= 1.0 and s == 0:
+                score = ev_main["metrics"][headline]["value"]
+            else:
+                sub = splits.subsample(sp.train, n, seed, sp.task)
+                if sp.task == "classification" and len({e.label for e in sub}) < len(sp.labels):
+                    continue
+                f = _fit(arch, sub, sp.labels, cfg, seed, label=f"curve {frac:g} seed {seed}",
+                         max_len=main.max_len or None, **{**kw, "progress": False})
+                score = _evaluate(f, sp.test, cfg)["metrics"][headline]["value"]
+                del f
+            if cfg.progress:
+                console.print(f"  learning curve: fraction {frac:g} (n={n}) seed {seed}: {headline} {score:.4f}")
+            points.append({"fraction": frac, "seed": seed, "n": n, "score": score})
+    result = learning_curve.analyse(points, n_full=n_full, target=cfg.target, metric=headline, seed=cfg.seed)
+    result["evaluated_on"] = f"held-out test split, n={len(sp.test)}"
+    return result
