@@ -61,7 +61,14 @@ class NearDupIndex:
         self.threshold, self.num_perm, self.max_indexed = threshold, num_perm, max_indexed
         self._MinHash = MinHash
         self._proto = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        try:
+            self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        except ValueError as exc:  # e.g. too few bands for a very high threshold
+            from tunewise.errors import BadInputError
+
+            raise BadInputError(f"cannot build the near-duplicate index for threshold {threshold} with "
+                                f"{num_perm} permutations", why=str(exc),
+                                fix="Lower --near-threshold or raise --num-perm") from None
         self._sig_blocks: list[np.ndarray] = []  # stored signatures, _BLOCK rows each
         self._lines: list[int] = []  # index position -> line number
         self.indexed = 0

@@ -85,10 +85,17 @@ def sample_rows(name: str, *, limit: int | None = None, seed: int = 0,
         by_label[r["label"]].append(r)
     out: list[dict[str, str]] = []
     total = len(rows)
+    # Largest-remainder allocation: per-label shares of ``limit`` that add up to exactly ``limit``
+    # (rounding each share on its own could give one row too few or too many).
+    quotas = {label: limit * len(group) / total for label, group in by_label.items()}
+    take = {label: max(1, int(q)) for label, q in quotas.items()}
+    short = limit - sum(take.values())
+    for label in sorted(quotas, key=lambda k: (-(quotas[k] - int(quotas[k])), k))[:max(0, short)]:
+        take[label] += 1
     for label in sorted(by_label):
         group = by_label[label]
         rng.shuffle(group)
-        out.extend(group[: max(1, round(limit * len(group) / total))])
+        out.extend(group[: take[label]])
     rng.shuffle(out)
     return out[:limit]
 
