@@ -115,4 +115,8 @@ def _run_audit(path: Path, tokenizers: list[str]) -> dict:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("estimate", help=_HELP, no_args_is_help=True)(estimate_cmd)
+    from rich.markup import escape
+
+    # Typer renders help as Rich markup: escape the grammar's [OPTIONS] brackets so they show.
+    text = escape(_HELP) if app.rich_markup_mode == "rich" else _HELP
+    app.command("estimate", help=text, no_args_is_help=True)(estimate_cmd)

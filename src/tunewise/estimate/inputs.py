@@ -101,6 +101,8 @@ def build_traffic(*, workload: Workload, requests: str, input_tokens: str | None
     r = parse_amount("--requests-per-month", requests)
     i = parse_amount("--input-tokens", input_tokens)
     o = parse_amount("--output-tokens", output_tokens)
+    if not r:  # no traffic: tokens per request do not matter
+        i, o = i or Decimal(0), o or Decimal(0)
     if i is None:
         i = workload.input_mean
         if i is None:
