@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -22,3 +25,38 @@ def cookbook_tokens(messages: list[dict], enc) -> int:  # noqa: ANN001
             if key == "name":
                 n += 1
     return n + 3
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_main(*args: object) -> Run:
+    """Run the CLI entry point (the console script's target, tunewise.cli.app.main) in this process."""
+    import os
+
+    from tunewise.cli.app import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "200"
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main([str(a) for a in args])
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        if old is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = old
+    return Run(code, out.getvalue(), err.getvalue())

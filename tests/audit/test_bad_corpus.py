@@ -7,35 +7,21 @@ target) in one process, so tokenizers load once; a sample also runs as the insta
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 from pathlib import Path
 
 import pytest
 import yaml
 
+from audit_helpers import run_main
+
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 MANIFEST = yaml.safe_load((BAD / "manifest.yaml").read_text(encoding="utf-8"))
-SUBPROCESS_SAMPLE = ["invalid_utf8.jsonl", "chat_no_assistant.jsonl", "csv_wrong_columns.csv", "empty.jsonl",
-                     "pii_email.jsonl"]
+SUBPROCESS_SAMPLE = ["invalid_utf8.jsonl", "csv_wrong_columns.csv"]
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def run_main(*args: str) -> tuple[int, str]:
-    from tunewise.cli.app import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main([*args])
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-    return code, out.getvalue() + err.getvalue()
 
 
 def test_corpus_is_big_enough():
@@ -44,11 +30,11 @@ def test_corpus_is_big_enough():
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
-def test_bad_file_exits_2_with_location(name, monkeypatch):
-    monkeypatch.setenv("COLUMNS", "200")
+def test_bad_file_exits_2_with_location(name):
     exp = MANIFEST[name]
     before = _sha(BAD / name)
-    code, out = run_main("audit", str(BAD / name), *exp["args"])
+    r = run_main("audit", BAD / name, *exp["args"])
+    code, out = r.code, r.output
     assert code == 2, out
     assert "Traceback" not in out
     assert f"{name}:{exp['line']}" in out, out
@@ -69,6 +55,6 @@ def test_console_script_on_sample(name, cli):
 @pytest.mark.parametrize("name", sorted(n for n, e in MANIFEST.items() if "--strict" in e["args"]))
 def test_warning_only_files_pass_without_strict(name):
     args = [a for a in MANIFEST[name]["args"] if a != "--strict"]
-    code, out = run_main("audit", str(BAD / name), *args)
-    assert code == 0, out
-    assert MANIFEST[name]["phrase"] in out
+    r = run_main("audit", BAD / name, *args)
+    assert r.code == 0, r.output
+    assert MANIFEST[name]["phrase"] in r.output

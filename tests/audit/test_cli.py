@@ -1,5 +1,6 @@
 """`tunewise audit` end to end on real bundled data: terminal report, JSON contract, dataset card,
-exit codes, and the input left untouched."""
+exit codes, and the input left untouched. Two tests run the installed console script; the rest call
+its entry point in-process (same code path, no interpreter start-up per case)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 
 import pytest
 
-from audit_helpers import write_jsonl
+from audit_helpers import run_main, write_jsonl
 from tunewise.data.bundled import export
 
 CONTRACT_KEYS = {"schema_version", "format", "examples", "invalid", "tokens", "duplicates", "labels", "pii", "license"}
@@ -44,8 +45,8 @@ def test_rotten_tomatoes_real_data(cli, rt_small, tmp_path):
     assert f"Valid examples: {d['examples']:,}" in card
 
 
-def test_bbc_news_csv_real_data(cli, bbc_small, tmp_path):
-    r = cli("audit", bbc_small, "-t", "o200k_base", "-t", "minilm", "--json", tmp_path / "b.json")
+def test_bbc_news_csv_real_data(bbc_small, tmp_path):
+    r = run_main("audit", bbc_small, "-t", "o200k_base", "-t", "minilm", "--json", tmp_path / "b.json")
     assert r.code == 0, r.output
     d = json.loads((tmp_path / "b.json").read_text())
     assert d["container"] == "csv" and d["examples"] == 150 and len(d["labels"]) == 5
@@ -64,36 +65,36 @@ def test_strict_makes_warnings_fatal_but_report_is_written(cli, tmp_path):
     assert json.loads((tmp_path / "o.json").read_text())["pii"] == {"email": 1}
 
 
-def test_invalid_rows_exit_2_after_writing_report(cli, tmp_path):
+def test_invalid_rows_exit_2_after_writing_report(tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text('{"text": "ok", "label": "a"}\n{"text": "no label"}\n{nope\n')
-    r = cli("audit", path, "--json", tmp_path / "o.json")
+    r = run_main("audit", path, "--json", tmp_path / "o.json")
     assert r.code == 2
     assert f"{path}:2" in r.stdout and f"{path}:3" in r.stdout
     d = json.loads((tmp_path / "o.json").read_text())
     assert [i["line"] for i in d["invalid"]] == [2, 3] and d["examples"] == 1
 
 
-def test_field_options_and_format_override(cli, tmp_path):
+def test_field_options_and_format_override(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", [{"review": "good", "sentiment": "pos"}, {"review": "bad", "sentiment": "neg"}])
-    r = cli("audit", path, "--text-field", "review", "--label-field", "sentiment", "--json", "-")
+    r = run_main("audit", path, "--text-field", "review", "--label-field", "sentiment", "--json", "-")
     assert r.code == 0, r.output
     d = json.loads(r.stdout[r.stdout.index("{\n"):])
     assert d["labels"] == {"neg": 1, "pos": 1}
-    r = cli("audit", path, "--format", "chat")
+    r = run_main("audit", path, "--format", "chat")
     assert r.code == 2 and "missing 'messages'" in r.output
-    r = cli("audit", path, "--format", "chatt")
+    r = run_main("audit", path, "--format", "chatt")
     assert r.code == 2 and "Did you mean 'chat'" in r.output
 
 
-def test_completion_and_parquet(cli, tmp_path, o200k):
+def test_completion_and_parquet(tmp_path, o200k):
     comp = write_jsonl(tmp_path / "c.jsonl", [{"prompt": "2+2=", "completion": " 4"}, {"prompt": "3+3=", "completion": " 6"}])
-    r = cli("audit", comp, "--json", tmp_path / "c.json")
+    r = run_main("audit", comp, "--json", tmp_path / "c.json")
     d = json.loads((tmp_path / "c.json").read_text())
     assert r.code == 0 and d["format"] == "completion" and d["tokens"]["o200k_base"]["output"]["total"] == \
         len(o200k.encode(" 4")) + len(o200k.encode(" 6"))
     pq, _ = export("rotten-tomatoes", tmp_path / "rt.parquet", limit=50, seed=1)
-    r = cli("audit", pq, "--json", tmp_path / "p.json")
+    r = run_main("audit", pq, "--json", tmp_path / "p.json")
     assert r.code == 0 and json.loads((tmp_path / "p.json").read_text())["examples"] == 50
 
 
@@ -103,17 +104,17 @@ def test_completion_and_parquet(cli, tmp_path, o200k):
     (["--model", "openai/gpt-5-imaginary"], "unknown model"),
     (["--max-tokens", "0"], "--max-tokens must be positive"),
 ])
-def test_bad_options(cli, rt_small, args, phrase):
-    r = cli("audit", rt_small, *args)
+def test_bad_options(rt_small, args, phrase):
+    r = run_main("audit", rt_small, *args)
     assert r.code == 2 and phrase in r.output and "Traceback" not in r.output
 
 
-def test_missing_file(cli, tmp_path):
-    r = cli("audit", tmp_path / "nope.jsonl")
+def test_missing_file(tmp_path):
+    r = run_main("audit", tmp_path / "nope.jsonl")
     assert r.code == 2 and "file not found" in r.output
 
 
-def test_output_cannot_overwrite_input(cli, rt_small):
+def test_output_cannot_overwrite_input(rt_small):
     before = _sha(rt_small)
-    r = cli("audit", rt_small, "--json", rt_small)
+    r = run_main("audit", rt_small, "--json", rt_small)
     assert r.code == 2 and _sha(rt_small) == before

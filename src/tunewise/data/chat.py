@@ -15,6 +15,12 @@ from typing import Any
 from tunewise.data.example import Example
 from tunewise.errors import Problem
 
+
+def _basename(name: str) -> str:
+    from tunewise.data.readers import _basename as cached
+
+    return cached(name)
+
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 TOP_KEYS = {"messages", "tools", "functions", "parallel_tool_calls", "id", "metadata"}
 MESSAGE_KEYS = {"role", "content", "name", "weight", "function_call", "tool_calls", "tool_call_id", "refusal"}
@@ -100,7 +106,7 @@ def to_example(obj: dict[str, Any], name: str, lineno: int) -> Iterator[Example 
     last = max(i for i, m in enumerate(msgs) if m.get("role") == "assistant")
     prompt = render_prompt(msgs[:last])
     rid = obj.get("id")
-    yield Example(id=str(rid) if rid is not None else f"{Path(name).name}:{lineno}", kind="chat",
+    yield Example(id=str(rid) if rid is not None else f"{_basename(name)}:{lineno}", kind="chat",
                   text=prompt, target=msgs[last].get("content") or "", messages=msgs,
                   source=name, line=lineno, extra={"tools": obj.get("tools")} if obj.get("tools") else {})
 

@@ -8,6 +8,7 @@ them in one pass; file-level problems (missing file, empty file, wrong columns) 
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -212,6 +213,11 @@ def _scan_jsonl(path: Path, fmt: str, columns: Columns) -> Iterator[Example | Pr
                             fix="Give a file with at least one example")
 
 
+@functools.lru_cache(maxsize=64)
+def _basename(name: str) -> str:
+    return Path(name).name  # cached: called once per record
+
+
 def _json_type(obj: Any) -> str:
     return {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
             type(None): "null", dict: "an object"}.get(type(obj), type(obj).__name__)
@@ -222,7 +228,7 @@ def _record(obj: dict[str, Any], fmt: str, columns: Columns, name: str, lineno: 
         yield from chat.to_example(obj, name, lineno)
         return
     rid = obj.get(columns.id)
-    ex_id = str(rid) if rid is not None else f"{Path(name).name}:{lineno}"
+    ex_id = str(rid) if rid is not None else f"{_basename(name)}:{lineno}"
     if fmt == "completion":
         allowed = {columns.prompt, columns.completion} | _ALWAYS_ALLOWED | {columns.id}
         probs = [Problem(name, lineno, f"unknown key '{k}'",

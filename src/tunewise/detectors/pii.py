@@ -46,7 +46,9 @@ _NUMERIC = re.compile(
     re.VERBOSE,
 )
 _IPV6 = re.compile(r"(?P<ipv6>(?<![\w:.])[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}(?![\w:]))")
-_DIGIT = re.compile(r"\d{2}")
+# Every numeric type has 7+ characters of digits and separators in a row (a phone number, a card, an
+# SSN, an IPv4 address, the digits of an IBAN or a NINO); texts without such a run skip that scan.
+_DIGIT = re.compile(r"\d[\d .()+-]{5,}\d")
 _NINO_BAD_PREFIXES = {"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"}
 
 
