@@ -89,3 +89,15 @@ def test_crosscheck_reports_disagreement_without_overwriting(cli, tmp_path, monk
     r = cli("catalog", "crosscheck", "--as-of", "2026-11-25", env={"TUNEWISE_CATALOG": str(wrong)})
     assert r.code == 0 and "1 disagreement(s)" in r.stdout and "DISAGREE" in r.stdout
     assert "0.99" in wrong.read_text()
+
+
+def test_template_validates_and_overrides(cli, tmp_path):
+    out = tmp_path / "ours.yaml"
+    r = cli("catalog", "template", out)
+    assert r.code == 0 and out.exists()
+    r = cli("catalog", "validate", out, "--as-of", "2026-11-25")
+    assert r.code == 0, r.output
+    r = cli("catalog", "show", "openai/gpt-4o-mini", "--catalog-file", out, "--as-of", "2026-11-25")
+    assert "$2.4 per 1M tokens" in r.stdout
+    r = cli("catalog", "template", out)
+    assert r.code == 2 and "already exists" in r.stderr

@@ -170,3 +170,9 @@ def test_bundled_catalog_loads_from_installed_package():
     from tunewise.catalog import bundled_files
 
     assert all(Path(p).suffix == ".yaml" for p in bundled_files())
+
+
+def test_ambiguous_variant_is_an_error_not_a_guess(catalog):
+    with pytest.raises(BadInputError, match="ambiguous") as exc:
+        catalog.price("together", "llama-3.1-8b", "training", objective="sft")
+    assert "sft-full" in exc.value.render() and "sft-lora" in exc.value.render()

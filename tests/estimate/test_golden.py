@@ -146,3 +146,13 @@ def test_retrains_and_break_even(catalog):
     assert ft.parts[1].usd.expected == D("8.10")
     assert ft.break_even_month == 1 and ft.break_even_vs == "prompting:openai/gpt-4o[k=5]"
     assert (ft.rank, base.rank) == (1, 2)
+
+
+def test_selfhost_uses_the_models_own_token_counts_when_the_audit_has_them(catalog):
+    # minilm-l6-v2: the audit's "minilm" counts are the model's own, so no tokenizer band.
+    # FLOPs = 4 x 22,713,216 x (10,000 x 3) = 2.7255859e12 -> negligible next to the 0.25 h overhead
+    own = Workload(examples=100, tokens_total=10_000, tokenizer="minilm", max_tokens=200)
+    w = Workload(examples=100, tokens_total=12_000, max_tokens=240, alternatives={"minilm": own})
+    e = one("selfhost:minilm-l6-v2/full/t4-16gb@aws", w, catalog=catalog)
+    assert e.billed_tokens == e.billed_tokens.exact(30_000)
+    assert any("own tokenizer (minilm)" in a for a in e.assumptions)

@@ -171,6 +171,12 @@ class Catalog:
         exact = [p for p in candidates if p.model == model_id]
         pool = exact or self._size_band(provider, model_id, candidates)
         valid = [p for p in pool if p.valid_on(day)]
+        if len({p.key for p in valid}) > 1:
+            variants = sorted({"-".join(x for x in (p.objective, p.method) if x) or "default" for p in valid})
+            raise BadInputError(
+                f"'{kind}' price for {provider}/{model_id} is ambiguous",
+                why=f"the catalog prices several variants: {', '.join(variants)}",
+                fix="Name one in the candidate, e.g. [method=lora] or [objective=sft]")
         if valid:
             return max(valid, key=lambda p: (p.effective_from, p.user))
         what = f"no '{kind}' price for {provider}/{model_id}"

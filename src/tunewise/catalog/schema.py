@@ -183,6 +183,7 @@ class OpenModel(_Strict):
     vocab: int = Field(gt=0)
     context: int = Field(gt=0)
     license: str
+    tokenizer: str | None = Field(None, description="the audit's name for this model's tokenizer, if it has one")
     source_url: SourceUrl
     checked_on: date
     confidence: Confidence

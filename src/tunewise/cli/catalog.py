@@ -128,5 +128,24 @@ def crosscheck_cmd(
                   "changed — review disagreements and update the YAML by hand.", highlight=False)
 
 
+@catalog_app.command("template")
+def template_cmd(
+    out: Annotated[Path | None, typer.Argument(help="write here (default: print)")] = None,
+    force: Annotated[bool, typer.Option(help="overwrite OUT if it exists")] = False,
+) -> None:
+    """A commented example override file: negotiated API rates, an internal GPU rate."""
+    from tunewise.catalog.template import TEMPLATE
+    from tunewise.cli._output import console
+    from tunewise.errors import BadInputError
+
+    if out is None:
+        console.print(TEMPLATE, highlight=False, markup=False, end="")
+        return
+    if out.exists() and not force:
+        raise BadInputError("output file already exists", where=str(out), fix="Choose another path or pass --force")
+    out.write_text(TEMPLATE, encoding="utf-8")
+    console.print(f"wrote {out}; edit it, then: tunewise catalog validate {out}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(catalog_app, name="catalog")

@@ -104,6 +104,9 @@ def price_api_finetune(c: Candidate, workload: Workload, traffic: Traffic, catal
                        f"training ({objective}{'-' + method if method else ''})")
         train = billed.times(p.usd / PER_MILLION)
         ledger.note(f"training cost = billed tokens x {p.label()}")
+        if objective != "sft" and p.objective is None:
+            ledger.note(f"{objective.upper()} priced at the provider's single per-token training rate "
+                        "(the catalog lists no separate rate for it)")
     minimum = ledger.maybe(lambda: catalog.price(provider, model.id, "job-minimum"), "minimum per job")
     if minimum is not None:
         train = train.maximum(minimum.usd)

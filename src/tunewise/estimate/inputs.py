@@ -25,6 +25,10 @@ def tokenizers_for(candidates: list[Candidate], catalog: Catalog) -> list[str]:
             tok = catalog.api_model(c.provider, c.model).tokenizer
             if tok in TIKTOKEN_NAMES and tok not in out:
                 out.append(tok)
+        elif c.kind == "selfhost":
+            tok = catalog.open_model(c.model).tokenizer
+            if tok and tok not in out:
+                out.append(tok)
     return out
 
 

@@ -149,7 +149,16 @@ Status = Literal["ok", "does-not-fit", "not-possible"]
 
 
 class Estimate(BaseModel):
-    """The priced result for one candidate. Money in USD (Decimal), tokens as counts."""
+    """The priced result for one candidate. Money in USD (Decimal), tokens as counts.
+
+    ``train_usd``: one training run. ``monthly_usd``: the run cost of month 1 (inference, hosting,
+    storage; later months grow with traffic, see ``monthly_series_usd``). ``tco_usd``: training,
+    retraining and every month of the horizon; it is exactly the sum of ``parts``. Ranges are
+    low / expected / high. ``status`` is 'ok', 'does-not-fit' (memory) or 'not-possible' (a provider
+    rule such as a minimum number of examples); then ``reason`` says why and costs are None.
+    ``break_even_month``: first month whose cumulative cost is at or below the prompting baseline's
+    (0 = cheaper from the start; may exceed the horizon; None = not within 10 years).
+    """
 
     candidate: str
     kind: str

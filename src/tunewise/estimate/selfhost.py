@@ -120,11 +120,16 @@ def price_selfhost(c: Candidate, workload: Workload, traffic: Traffic, catalog: 
         ledger.note("gradient checkpointing on (needed to fit): +2 N FLOPs per token")
 
     # -- compute -----------------------------------------------------------------------------
-    tokens, notes = workload.truncated_tokens(limit)
+    counted, exact = workload.for_tokenizer(om.tokenizer) if om.tokenizer else (workload, False)
+    tokens, notes = counted.truncated_tokens(limit)
     for n in notes:
         ledger.note(n)
-    band = Range.of(1 - A.TOKENIZER_BAND, 1, 1 + A.TOKENIZER_BAND)
-    ledger.note(f"tokens counted with {workload.tokenizer}, not {om.id}'s tokenizer: +/-10% band")
+    if exact:
+        band = Range.exact(1)
+        ledger.note(f"tokens counted with {om.id}'s own tokenizer ({om.tokenizer})")
+    else:
+        band = Range.of(1 - A.TOKENIZER_BAND, 1, 1 + A.TOKENIZER_BAND)
+        ledger.note(f"tokens counted with {workload.tokenizer}, not {om.id}'s tokenizer: +/-10% band")
     processed = tokens.times(band).times(epochs).as_ints()
     k = A.FLOPS_PER_PARAM_TOKEN[method] + (A.CHECKPOINTING_EXTRA if fit.gradient_checkpointing else 0)
     flops = processed.times(k * om.params)
