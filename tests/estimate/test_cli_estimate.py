@@ -54,6 +54,7 @@ def test_audit_json_ranking_break_even_csv_and_stale_warning(cli, audit_json, tm
                 "-c", "selfhost:llama-3.1-70b/full/t4-16gb@aws", "--csv", csv_out))
     out = r.stdout
     assert "does-not-fit" in out and "month 1" in out and "GPU-h" in out
+    assert "prompting:openai/gpt-4o[k=5]" in out  # ids are shown literally, not as Rich markup
     assert "STALE" in out and "warning:" in out  # Lambda H100 figure is from 2025-02
     rows = list(csv.DictReader(io.StringIO(csv_out.read_text())))
     assert [row["rank"] for row in rows] == ["1", "2", "3", ""]

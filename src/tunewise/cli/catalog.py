@@ -34,6 +34,7 @@ def list_cmd(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the listed prices as JSON ('-' = stdout)")] = None,
 ) -> None:
     """List prices (USD) with unit, effective date, check date, confidence and source."""
+    from rich.markup import escape
     from rich.table import Table
 
     from tunewise.catalog import KIND_GROUPS, load_catalog
@@ -51,8 +52,8 @@ def list_cmd(
     for p in prices:
         checked = f"[bold yellow]{p.checked_on} STALE[/]" if cat.is_stale(p) else str(p.checked_on)
         until = f"..{p.effective_until}" if p.effective_until else "..now"
-        t.add_row(p.id, f"${p.usd.normalize():f} / {p.unit}", f"{p.effective_from}{until}", checked,
-                  p.confidence + (" (yours)" if p.user else ""), p.source_url)
+        t.add_row(escape(p.id), f"${p.usd.normalize():f} / {p.unit}", f"{p.effective_from}{until}", checked,
+                  p.confidence + (" (yours)" if p.user else ""), escape(p.source_url))
     console.print(t)
     if json_out is not None:
         write_json(json_out, [p.model_dump(mode="json") | {"id": p.id, "stale": cat.is_stale(p)}
@@ -91,7 +92,7 @@ def validate_cmd(
     cat = load_catalog(list(files), as_of=_day(as_of), stale_after_days=stale_days)  # merge problems
     for f in files:
         summary, stale = file_summary(cat, f)
-        console.print(f"valid: {f} — {summary}", highlight=False)
+        console.print(f"valid: {f} — {summary}", highlight=False, markup=False)
         for pid in stale:
             err_console.print(f"[yellow]warning:[/] stale price {pid} (checked more than {stale_days} days "
                               f"before {cat.as_of})", highlight=False)

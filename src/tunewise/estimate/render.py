@@ -42,8 +42,16 @@ def _break_even(e: Estimate) -> str:
         return "baseline" if e.break_even_note is None else "-"
     if e.break_even_month is None:
         return e.break_even_note or "-"
+    if e.break_even_month == 0:
+        return "from the start"
     return f"month {e.break_even_month}" + ("" if e.break_even_note is None or "beyond" not in
                                              e.break_even_note else "\n[dim](beyond horizon)[/]")
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def render(estimates: list[Estimate], *, as_of: str, horizon: Horizon, traffic: Traffic,
@@ -53,16 +61,16 @@ def render(estimates: list[Estimate], *, as_of: str, horizon: Horizon, traffic: 
     order = sorted(estimates, key=lambda e: (e.rank is None, e.rank or 0))
     t = Table(title=f"Cost estimates, USD — prices as of {as_of}, {horizon.months}-month horizon",
               show_lines=True, title_justify="left")
-    for col, kw in (("#", {"justify": "right"}), ("candidate", {}), ("training", {"justify": "right"}),
+    for col, kw in (("#", {"justify": "right"}), ("candidate", {"overflow": "fold", "min_width": 24}), ("training", {"justify": "right"}),
                     ("month 1", {"justify": "right"}), (f"TCO {horizon.months} mo", {"justify": "right"}),
                     ("training volume", {"justify": "right"}), ("break-even", {}), ("calibrated", {})):
         t.add_column(col, **kw)
     for e in order:
         if e.status != "ok":
-            t.add_row("-", e.candidate, f"[bold red]{e.status}[/]", "", "", _volume(e),
-                      f"[red]{e.reason}[/]", "")
+            t.add_row("-", _esc(e.candidate), f"[bold red]{e.status}[/]", "", "", _volume(e),
+                      f"[red]{_esc(e.reason or '')}[/]", "")
             continue
-        t.add_row(str(e.rank), e.candidate, usd_range(e.train_usd), usd_range(e.monthly_usd),
+        t.add_row(str(e.rank), _esc(e.candidate), usd_range(e.train_usd), usd_range(e.monthly_usd),
                   usd_range(e.tco_usd), _volume(e), _break_even(e), "yes" if e.calibrated else "no")
     console.print(t)
     g = traffic.growth_pct_per_month
@@ -77,7 +85,7 @@ def render(estimates: list[Estimate], *, as_of: str, horizon: Horizon, traffic: 
                       "re-check it or override it with --catalog-file", highlight=False)
     if show_assumptions:
         for e in order:
-            console.print(f"\n[bold]{e.candidate}[/] — assumptions", highlight=False)
+            console.print(f"\n[bold]{_esc(e.candidate)}[/] — assumptions", highlight=False)
             for i, a in enumerate(e.assumptions, 1):
                 console.print(f"  {i}. {a}", highlight=False, markup=False)
     console.print(f"\n[dim]{DISCLAIMER}[/]", highlight=False)
@@ -89,7 +97,7 @@ def _volume(e: Estimate) -> str:
         label = "tokens billed" if e.kind == "api-finetune" else "tokens processed"
         bits.append(num_range(e.billed_tokens, label))
     if e.epochs:
-        bits.append(f"{e.epochs} epochs")
+        bits.append(f"{e.epochs} epoch{'s' if e.epochs != 1 else ''}")
     if e.train_gpu_hours is not None:
         bits.append(num_range(e.train_gpu_hours, "GPU-h train", ",.2f"))
     if e.serve_gpu_hours_per_month is not None:
@@ -119,7 +127,7 @@ def _prices_table(estimates: list[Estimate], console: Any) -> None:
     for pid in sorted(rows):
         p = rows[pid]
         checked = f"[bold yellow]{p.checked_on} STALE[/]" if p.stale else str(p.checked_on)
-        t.add_row(pid, ", ".join(seen[pid]), f"${p.usd.normalize():f} / {p.unit}", checked,
+        t.add_row(_esc(pid), _esc(", ".join(seen[pid])), f"${p.usd.normalize():f} / {p.unit}", checked,
                   p.confidence + (" (yours)" if p.user else ""), p.source_url)
     console.print(t)
 
