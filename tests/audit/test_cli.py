@@ -79,7 +79,7 @@ def test_field_options_and_format_override(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", [{"review": "good", "sentiment": "pos"}, {"review": "bad", "sentiment": "neg"}])
     r = run_main("audit", path, "--text-field", "review", "--label-field", "sentiment", "--json", "-")
     assert r.code == 0, r.output
-    d = json.loads(r.stdout[r.stdout.index("{\n"):])
+    d = json.loads(r.stdout)  # --json - keeps stdout pure JSON; the report goes to stderr
     assert d["labels"] == {"neg": 1, "pos": 1}
     r = run_main("audit", path, "--format", "chat")
     assert r.code == 2 and "missing 'messages'" in r.output
@@ -112,6 +112,13 @@ def test_bad_options(rt_small, args, phrase):
 def test_missing_file(tmp_path):
     r = run_main("audit", tmp_path / "nope.jsonl")
     assert r.code == 2 and "file not found" in r.output
+
+
+def test_unwritable_output_is_bad_input(rt_small, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = run_main("audit", rt_small, "--json", blocker / "sub" / "a.json")
+    assert r.code == 2 and "cannot write the report" in r.output and "Traceback" not in r.output
 
 
 def test_output_cannot_overwrite_input(rt_small):

@@ -359,6 +359,11 @@ def audit_file(
                       if fmt == "chat" else
                       "input + output tokens" + (f", plus {c.special_overhead} special tokens" if c.special_overhead else "")),
         )
+    def order(p: Problem) -> tuple[bool, str, int]:
+        return (p.file != str(path), p.file, p.line or 0)
+
+    problems.errors.sort(key=order)
+    problems.warnings.sort(key=order)
     return AuditReport(
         path=path, format=fmt, container=container, examples=acc.n, tokens=tokens, duplicates=dups,
         labels=dict(sorted(acc.labels.items(), key=lambda kv: (-kv[1], kv[0]))),

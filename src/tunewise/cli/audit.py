@@ -31,7 +31,7 @@ def audit_cmd(
     near_dups: Annotated[bool, typer.Option(help="find near duplicates (MinHash LSH)")] = True,
     near_threshold: Annotated[float, typer.Option(help="near-duplicate Jaccard threshold")] = 0.8,
     num_perm: Annotated[int, typer.Option(help="MinHash permutations")] = 128,
-    near_dup_limit: Annotated[int, typer.Option(help="most examples held in the near-duplicate index (memory bound)")] = 40_000,
+    near_dup_limit: Annotated[int, typer.Option(help="most examples held in the near-duplicate index (memory bound)")] = 20_000,
     pii: Annotated[bool, typer.Option(help="scan for personal data")] = True,
 ) -> None:
     """Audit a training file: validity, tokens per tokenizer, context limits, duplicates, labels, PII, license.
@@ -82,13 +82,19 @@ def audit_cmd(
                             near_dups=near_dups, near_threshold=near_threshold, num_perm=num_perm,
                             near_dup_limit=near_dup_limit, pii=pii,
                             progress=lambda line: bar.update(task, completed=line))
-    render(report, console)
-    if json_out is not None:
-        write_json(json_out, report.to_dict())
-        if str(json_out) != "-":
-            console.print(f"JSON report: {json_out} (schema {report.to_dict()['schema_version']}, docs/audit-schema.md)")
-    if card is not None:
-        console.print(f"dataset card: {write_card(report, card)}")
+    to_stdout = json_out is not None and str(json_out) == "-"
+    screen = err_console if to_stdout else console  # keep stdout pure JSON with --json -
+    render(report, screen)
+    try:
+        if json_out is not None:
+            write_json(json_out, report.to_dict())
+            if not to_stdout:
+                screen.print(f"JSON report: {json_out} (schema {report.to_dict()['schema_version']}, docs/audit-schema.md)")
+        if card is not None:
+            screen.print(f"dataset card: {write_card(report, card)}")
+    except OSError as exc:
+        raise BadInputError("cannot write the report", where=str(exc.filename or json_out or card),
+                            why=exc.strerror or str(exc), fix="Choose a writable path") from None
     if report.n_errors:
         raise BadInputError(f"{report.n_errors:,} invalid row(s): the file cannot be used for fine-tuning as is",
                             where=str(file), fix="Fix the rows listed above (each with file:line)")
