@@ -18,7 +18,8 @@ from dataclasses import dataclass
 DEFAULT_THRESHOLD = 1.0
 
 _OVERRIDE_VERB = r"(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|neglect)"
-_PRIOR = r"(?:all\s+|any\s+|the\s+|your\s+|my\s+|these\s+|those\s+|every\s+)*(?:previous|prior|above|earlier|preceding|original|initial|system|existing|old)"
+_DET = r"(?:all|any|each|every|of|the|your|my|these|those|its|our)"
+_PRIOR = r"(?:previous|prior|above|earlier|preceding|original|initial|system|existing|old|given|developer)"
 _INSTR = r"(?:instructions?|prompts?|rules?|directions?|guidelines?|context|messages?|commands?|constraints?|polic(?:y|ies)|programming)"
 
 
@@ -45,7 +46,7 @@ def _r(p: str) -> re.Pattern[str]:
 
 RULES: tuple[Rule, ...] = (
     Rule("override_instructions",
-         _r(rf"\b{_OVERRIDE_VERB}\b[^.\n]{{0,20}}?\b{_PRIOR}\b[^.\n]{{0,20}}?\b{_INSTR}\b"), 1.0,
+         _r(rf"\b{_OVERRIDE_VERB}\s+(?:{_DET}\s+){{0,3}}{_PRIOR}\s+(?:[\w-]+\s+)?{_INSTR}\b"), 1.0,
          "tells the model to ignore/forget its earlier instructions"),
     Rule("override_instructions_short",
          _r(rf"\b{_OVERRIDE_VERB}\s+(?:all|everything)\s+(?:you\s+(?:were|have\s+been)\s+told|above|before)\b"), 1.0,
