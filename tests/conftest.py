@@ -66,3 +66,90 @@ def bbc_small(tmp_path_factory) -> Path:
 
     path, _ = export("bbc-news", tmp_path_factory.mktemp("bbc") / "bbc150.csv", limit=150, seed=0)
     return path
+
+
+# ---- shared by tests/run and tests/report: one real `tunewise run` of a tiny plan per session ----
+TINY_PLAN = """\
+version: 1
+name: tiny test plan
+data:
+  train: train.jsonl
+  test: test.jsonl
+  license: LicenseRef-research-use
+  intended_use: commercial
+task:
+  metric: macro_f1
+  target: 0.6
+traffic:
+  requests_per_month: 50000
+  growth_per_month: 0.05
+horizon_months: 6
+budget:
+  training_usd: 20
+  monthly_usd: 100
+pilot:
+  epochs: 1
+  learning_curve: [0.25, 0.5, 1.0]
+baseline: gpt4o-prompt
+candidates:
+  - id: tfidf
+    kind: local
+    model: tfidf-logreg
+    method: baseline
+    learning_curve: true
+  - id: minilm
+    kind: local
+    model: minilm
+    method: full
+    serve: {gpu: l4@runpod}
+  - id: mini-ft
+    kind: api-finetune
+    provider: openai
+    model: gpt-4o-mini-2024-07-18
+    epochs: 3
+  - id: nano-ft
+    kind: api-finetune
+    provider: openai
+    model: gpt-4.1-nano-2025-04-14
+    expected_score: {value: 0.85, source: "hypothetical figure written into the test plan"}
+  - id: llama-lora
+    kind: selfhost
+    family: llama-3.1-8b
+    method: lora
+    gpu: h100@lambda
+  - id: gpt4o-prompt
+    kind: prompting
+    provider: openai
+    model: gpt-4o
+    shots: 3
+"""
+
+
+@dataclass
+class TinyRun:
+    dir: Path          # holds train.jsonl, test.jsonl, plan.yaml
+    plan: Path
+    out: Path
+    result: CliResult  # the first (uncached) run
+    report: dict
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> TinyRun:
+    """A real `tunewise run`: TF-IDF + MiniLM pilots on 150 Rotten Tomatoes snippets (1 epoch), plus
+    estimate-only API, self-hosted and prompting candidates. Shared by tests/run and tests/report."""
+    import json
+
+    from tunewise.data.bundled import sample_rows
+
+    d = tmp_path_factory.mktemp("tiny-run")
+    rows = sample_rows("rotten-tomatoes", limit=250, seed=1)
+    for name, part in (("train.jsonl", rows[:150]), ("test.jsonl", rows[150:])):
+        (d / name).write_text("".join(json.dumps(r) + "\n" for r in part), encoding="utf-8")
+    plan = d / "plan.yaml"
+    plan.write_text(TINY_PLAN, encoding="utf-8")
+    out = d / "out"
+    result = run_tunewise("run", plan, "--out", out, timeout=900)
+    assert result.code == 0, result.output
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    return TinyRun(d, plan, out, result, report)

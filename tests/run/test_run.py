@@ -1,0 +1,169 @@
+"""`tunewise run`: a real tiny run, the step cache, traffic-only changes, budget findings, the demo data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # the shared tiny run fine-tunes MiniLM for real
+
+
+def _steps(output: str) -> dict[str, str]:
+    """step name -> 'reused' | 'computed', from the terminal lines '[i/n] NAME: ...'."""
+    out = {}
+    for line in output.splitlines():
+        if line.startswith("[") and "] " in line and ": " in line:
+            name, rest = line.split("] ", 1)[1].split(": ", 1)
+            if rest.startswith("reused from cache"):
+                out[name] = "reused"
+            elif rest.startswith("done") or rest.startswith("skipped") or rest.startswith("failed"):
+                out[name] = "computed"
+    return out
+
+
+def _copy_out(tiny_run, tmp_path: Path) -> Path:
+    out = tmp_path / "out"
+    shutil.copytree(tiny_run.out, out)
+    return out
+
+
+def test_tiny_run_produces_the_three_outputs(tiny_run) -> None:
+    out = tiny_run.out
+    for name in ("report.html", "report.json", "summary.md"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0
+    assert f"report: {(out / 'report.html').resolve()}" in tiny_run.result.stdout
+    steps = _steps(tiny_run.result.stderr)
+    assert steps == {"audit": "computed", "pilot:tfidf": "computed", "pilot:minilm": "computed",
+                     "estimates": "computed"}, tiny_run.result.stderr
+    for pid in ("tfidf", "minilm"):
+        assert (out / "pilots" / pid / "COMPLETE").is_file()
+
+
+def test_report_json_quality_is_measured_or_user_given_never_invented(tiny_run) -> None:
+    rows = {c["id"]: c for c in tiny_run.report["decision"]["candidates"]}
+    assert set(rows) == {"tfidf", "minilm", "mini-ft", "nano-ft", "llama-lora", "gpt4o-prompt"}
+    for cid in ("tfidf", "minilm"):
+        q = rows[cid]["quality"]
+        pilot = tiny_run.report["pilots"][cid]
+        assert q["provenance"] == "measured"
+        assert q["value"] == pytest.approx(pilot["metrics"]["macro_f1"]["value"])
+        assert q["ci_low"] <= q["value"] <= q["ci_high"]
+    assert rows["nano-ft"]["quality"]["provenance"] == "user-given"
+    assert rows["nano-ft"]["quality"]["value"] == pytest.approx(0.85)
+    assert "hypothetical" in rows["nano-ft"]["quality"]["source"]
+    for cid in ("mini-ft", "llama-lora", "gpt4o-prompt"):
+        assert rows[cid]["quality"]["value"] is None and rows[cid]["quality"]["provenance"] is None
+
+
+def test_report_json_costs_are_decimal_ranges_with_dated_sourced_prices(tiny_run) -> None:
+    rep = tiny_run.report
+    rows = {c["id"]: c for c in rep["decision"]["candidates"]}
+    assert rows["tfidf"]["cost"]["status"] == "not-priced"  # no serve offer: no cost invented
+    for cid in ("minilm", "mini-ft", "nano-ft", "llama-lora", "gpt4o-prompt"):
+        cost = rows[cid]["cost"]
+        assert cost["status"] == "ok" and cost["provenance"] == "estimated"
+        for key in ("training_usd", "monthly_usd", "tco_usd"):
+            low, exp, high = (Decimal(cost[key][k]) for k in ("low", "expected", "high"))
+            assert low <= exp <= high
+        series = rep["estimates"]["candidates"][cid]["series"]
+        assert [p["month"] for p in series] == list(range(0, 7))
+        assert Decimal(series[-1]["expected"]) == Decimal(cost["tco_usd"]["expected"])
+        assert all(Decimal(a["expected"]) <= Decimal(b["expected"]) for a, b in zip(series, series[1:]))
+    prices = rep["estimates"]["prices"]
+    assert prices
+    for p in prices.values():
+        assert p["source_url"].startswith("http") and p["checked_on"] and p["effective_from"]
+        assert Decimal(p["usd"]) > 0
+    # the sensitivity scenarios all exist and traffic x10 never makes an API candidate cheaper
+    sens = {s["id"]: s for s in rep["sensitivity"]}
+    assert set(sens) == {"traffic-x10", "prices-50", "mfu-low", "mfu-high"}
+    assert Decimal(sens["traffic-x10"]["tco_usd"]["mini-ft"]) > Decimal(rows["mini-ft"]["cost"]["tco_usd"]["expected"])
+    assert Decimal(sens["prices-50"]["tco_usd"]["mini-ft"]) < Decimal(rows["mini-ft"]["cost"]["tco_usd"]["expected"])
+
+
+def test_recommendation_follows_the_stated_rule(tiny_run) -> None:
+    rep = tiny_run.report
+    target = float(rep["plan"]["task"]["target"])
+    eligible = [c for c in rep["decision"]["candidates"]
+                if c["cost"]["status"] == "ok" and c["budget"]["fits"] is not False
+                and c["quality"]["value"] is not None and c["quality"]["value"] >= target]
+    assert eligible  # the tiny plan's user-given nano-ft score reaches the target
+    best = min(eligible, key=lambda c: Decimal(c["cost"]["tco_usd"]["expected"]))
+    assert rep["decision"]["recommended"] == best["id"]
+    assert best["label"] in rep["summary"]["recommendation"]
+    pareto = set(rep["decision"]["pareto"])
+    known = [c for c in rep["decision"]["candidates"] if c["cost"]["status"] == "ok" and c["quality"]["value"] is not None]
+    for c in known:  # a Pareto member is dominated by nobody
+        dominated = any(Decimal(o["cost"]["tco_usd"]["expected"]) <= Decimal(c["cost"]["tco_usd"]["expected"])
+                        and o["quality"]["value"] >= c["quality"]["value"] and o["id"] != c["id"]
+                        and (Decimal(o["cost"]["tco_usd"]["expected"]) < Decimal(c["cost"]["tco_usd"]["expected"])
+                             or o["quality"]["value"] > c["quality"]["value"]) for o in known)
+        assert (c["id"] in pareto) == (not dominated)
+
+
+def test_rerun_reuses_every_cached_step_and_says_so(cli, tiny_run, tmp_path: Path) -> None:
+    out = _copy_out(tiny_run, tmp_path)
+    complete = (tiny_run.out / "pilots" / "minilm" / "COMPLETE").stat().st_mtime_ns
+    r = cli("run", tiny_run.plan, "--out", out)
+    assert r.code == 0, r.output
+    assert set(_steps(r.stderr).values()) == {"reused"}, r.stderr
+    assert "every step was reused from the cache" in r.stderr
+    assert (tiny_run.out / "pilots" / "minilm" / "COMPLETE").stat().st_mtime_ns == complete
+    rep = json.loads((out / "report.json").read_text())
+    assert all(s["cached"] for s in rep["steps"])
+    assert rep["decision"] == tiny_run.report["decision"]
+
+
+def test_changing_only_traffic_recomputes_only_estimates(cli, tiny_run, tmp_path: Path) -> None:
+    out = _copy_out(tiny_run, tmp_path)
+    plan = tiny_run.dir / "plan-traffic.yaml"
+    plan.write_text(tiny_run.plan.read_text().replace("requests_per_month: 50000", "requests_per_month: 500000"))
+    r = cli("run", plan, "--out", out)
+    assert r.code == 0, r.output
+    assert _steps(r.stderr) == {"audit": "reused", "pilot:tfidf": "reused", "pilot:minilm": "reused",
+                                "estimates": "computed"}, r.stderr
+    rep = json.loads((out / "report.json").read_text())
+    old = {c["id"]: c for c in tiny_run.report["decision"]["candidates"]}
+    new = {c["id"]: c for c in rep["decision"]["candidates"]}
+    assert Decimal(new["gpt4o-prompt"]["cost"]["tco_usd"]["expected"]) > Decimal(old["gpt4o-prompt"]["cost"]["tco_usd"]["expected"])
+    assert new["minilm"]["quality"] == old["minilm"]["quality"]  # measured quality untouched
+
+
+def test_budget_no_candidate_fits_is_a_finding_not_a_crash(cli, tiny_run, tmp_path: Path) -> None:
+    out = _copy_out(tiny_run, tmp_path)
+    plan = tiny_run.dir / "plan-budget.yaml"
+    plan.write_text(tiny_run.plan.read_text().replace("training_usd: 20", "training_usd: 0.001")
+                    .replace("monthly_usd: 100", "monthly_usd: 0.01"))
+    r = cli("run", plan, "--out", out)
+    assert r.code == 0, r.output
+    assert "Traceback" not in r.output
+    assert set(_steps(r.stderr).values()) == {"reused"}  # the budget only changes the decision
+    assert "No priced candidate fits the budget" in r.stderr
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["decision"]["budget_finding"]
+    assert rep["findings"][0]["title"] == "No candidate fits the budget"
+    assert all(c["budget"]["fits"] is not True for c in rep["decision"]["candidates"])
+    assert "No priced candidate fits the budget" in (out / "report.html").read_text()
+    assert "No candidate fits the budget" in (out / "summary.md").read_text()
+
+
+def test_demo_data_is_disjoint_and_plan_valid(tmp_path: Path) -> None:
+    from tunewise.plan import load_plan
+    from tunewise.runner.checks import catalog_problems
+    from tunewise.runner.demo import prepare_demo
+
+    plan = prepare_demo(tmp_path, train_examples=60, test_examples=40)
+    train = [json.loads(x) for x in (tmp_path / "train.jsonl").read_text().splitlines()]
+    test = [json.loads(x) for x in (tmp_path / "test.jsonl").read_text().splitlines()]
+    assert len(train) == 60 and len(test) == 40
+    assert not {r["id"] for r in train} & {r["id"] for r in test}
+    assert {r["label"] for r in train} == {"fresh", "rotten"}
+    lp = load_plan(plan, catalog_check=catalog_problems)
+    assert lp.plan.baseline_id() == "gpt-4o-prompt"
+    mtime = (tmp_path / "train.jsonl").stat().st_mtime_ns
+    prepare_demo(tmp_path, train_examples=60, test_examples=40)  # unchanged data is not rewritten
+    assert (tmp_path / "train.jsonl").stat().st_mtime_ns == mtime
