@@ -38,7 +38,7 @@ def pilot(
     seed: int = typer.Option(0, "--seed", help="Seed for split, init, batch order, bootstrap."),
     epochs: float = typer.Option(3.0, "--epochs", help="Training epochs (fractions allowed)."),
     batch_size: int = typer.Option(16, "--batch-size", help="Training batch size."),
-    lr: float | None = typer.Option(None, "--lr", help="Learning rate (default: 1e-4 full, 5e-4 LoRA, 2e-3 head, 1e-3 causal LoRA)."),
+    lr: float | None = typer.Option(None, "--lr", help="Learning rate (default: 2e-4 full, 5e-4 LoRA, 2e-3 head, 1e-3 causal LoRA)."),
     max_length: int | None = typer.Option(None, "--max-length", help="Max tokens (default: the data's token p95, capped)."),
     max_train_examples: int | None = typer.Option(None, "--max-train-examples", help="Use at most N training examples (stratified)."),
     validation: Path | None = typer.Option(None, "--validation", help="Validation file (default: split from DATA)."),

@@ -70,7 +70,8 @@ def prepare(data: Path, *, seed: int = 0, validation: Path | None = None, test: 
         labels = sorted({e.label for e in train})  # type: ignore[misc]
         _check_classes(train, str(data), "training split")
         for role, exs, path in (("test", test_ex, test), ("validation", val_ex, validation)):
-            _check_label_sets(labels, exs, role, path or data)
+            if exs or role == "test":  # --val-fraction 0 means no validation split, not a bad one
+                _check_label_sets(labels, exs, role, path or data)
     elif len(train) < MIN_GENERATION:
         raise BadInputError("too few examples for the split", where=str(data),
                             why=f"{len(train)} training examples remain; a pilot needs at least {MIN_GENERATION}",
