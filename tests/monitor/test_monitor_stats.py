@@ -152,3 +152,23 @@ def test_bad_alert_files_report_every_problem_with_lines(tmp_path):
     p.write_text("alerts: [\n")
     with pytest.raises(BadInputError, match="not valid YAML"):
         load_rules(p)
+
+
+def test_oov_rate_has_no_self_seen_bias_on_real_text():
+    from tunewise.data.bundled import sample_rows
+
+    rt = [r["text"] for r in sample_rows("rotten-tomatoes", limit=500, seed=11)]
+    reference, fresh = rt[:300], rt[300:400]
+    vocab = drift.Vocabulary(reference)
+    ref_oov = [vocab.oov_rate(t) for t in reference]
+    # the reference's own texts score exactly as they do inside the reference (leave-one-out)
+    assert [vocab.oov_rate(t) for t in reference[:50]] == ref_oov[:50]
+    # unseen texts from the same source: not drift; a vocabulary containing their own words would say it is
+    same_source = drift.numeric_drift("oov_rate", ref_oov, [vocab.oov_rate(t) for t in fresh])
+    assert same_source["drifted"] is False, same_source
+    naive = drift.numeric_drift("oov_rate", [0.0 if not t else sum(w not in vocab.counts for w in drift.words(t))
+                                             / max(1, len(drift.words(t))) for t in reference],
+                                [vocab.oov_rate(t) for t in fresh])
+    assert naive["drifted"] is True  # the bias this design avoids, on the same data
+    bbc = [" ".join(r["text"].split()[:40]) for r in sample_rows("bbc-news", limit=100, seed=0)]
+    assert drift.numeric_drift("oov_rate", ref_oov, [vocab.oov_rate(t) for t in bbc])["drifted"] is True

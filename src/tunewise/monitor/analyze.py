@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tunewise.monitor import drift, quality
-from tunewise.monitor.reference import Reference, load_reference
+from tunewise.monitor.reference import load_reference
 from tunewise.monitor.schema import utcnow
 
 SCHEMA_VERSION = 1
@@ -78,8 +78,8 @@ def quality_summary(rows: list[dict[str, Any]], *, bootstrap: int = 1000) -> dic
 class _Features:
     """Per-text features computed the same way for reference and current texts."""
 
-    def __init__(self, reference: Reference, predictor: Any | None) -> None:
-        self.vocab = drift.reference_vocabulary(reference.texts)
+    def __init__(self, ref_texts: list[str], predictor: Any | None) -> None:
+        self.vocab = drift.Vocabulary(ref_texts)  # the redacted texts, as stored requests are
         self.predictor = predictor
 
     def tokens(self, texts: list[str]) -> list[int]:
@@ -89,7 +89,7 @@ class _Features:
 
     def table(self, texts: list[str]) -> dict[str, list[float]]:
         return {"text_chars": [float(len(t)) for t in texts], "token_count": [float(x) for x in self.tokens(texts)],
-                "oov_rate": [drift.oov_rate(t, self.vocab) for t in texts]}
+                "oov_rate": [self.vocab.oov_rate(t) for t in texts]}
 
 
 def _redact_all(texts: list[str]) -> list[str]:
@@ -139,7 +139,7 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
 
         predictor = load_predictor(run_dir)
     ref_texts = _redact_all(reference.texts)
-    feats = _Features(reference, predictor)
+    feats = _Features(ref_texts, predictor)
     ref_table = feats.table(ref_texts)
     is_classifier = getattr(predictor, "kind", "classification") == "classification"
     ref_preds = None

@@ -30,16 +30,26 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-def reference_vocabulary(texts: Sequence[str], min_count: int = 2) -> set[str]:
-    """Words seen at least ``min_count`` times in the reference (rare words count as out-of-vocabulary
-    for reference and current alike, so a reference sample has the same OOV distribution)."""
-    counts = Counter(w for t in texts for w in words(t))
-    return {w for w, c in counts.items() if c >= min_count}
+class Vocabulary:
+    """Word counts of the reference texts, for out-of-vocabulary rates without a self-seen bias.
 
+    A text that is itself part of the reference is measured against the *other* reference texts
+    (leave-one-out); any other text against all of them. So reference texts and new texts from the
+    same source get the same OOV distribution: a word counts as known when some other text has it.
+    Measuring reference texts against a vocabulary that contains their own words would make every
+    window of fresh, in-distribution traffic look out-of-vocabulary.
+    """
 
-def oov_rate(text: str, vocab: set[str]) -> float:
-    ws = words(text)
-    return sum(w not in vocab for w in ws) / len(ws) if ws else 0.0
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.counts = Counter(w for t in texts for w in words(t))
+        self.members = frozenset(texts)
+
+    def oov_rate(self, text: str) -> float:
+        ws = words(text)
+        if not ws:
+            return 0.0
+        own = Counter(ws) if text in self.members else Counter()
+        return sum(self.counts.get(w, 0) - own[w] < 1 for w in ws) / len(ws)
 
 
 def psi(ref: Sequence[float], cur: Sequence[float], bins: int = 10) -> float:
