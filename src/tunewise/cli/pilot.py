@@ -47,6 +47,10 @@ def pilot(
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of DATA held out for validation."),
     fractions: str | None = typer.Option(None, "--fractions", help="Learning curve data fractions, e.g. 0.125,0.25,0.5,1.0."),
     seeds: int = typer.Option(1, "--seeds", help="Seeds per learning-curve fraction."),
+    executor: str = typer.Option("local", "--executor", help="Where learning-curve runs go: local (a process pool "
+                                 "sized to this machine), ray (Ray tasks), inline (this process, one by one)."),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local Ray)."),
+    workers: int | None = typer.Option(None, "--workers", help="Learning-curve runs at once (default: CPU cores)."),
     target: float | None = typer.Option(None, "--target", help="Target score (0-1) for the learning curve's 'examples needed'."),
     few_shot_k: int = typer.Option(4, "--few-shot-k", help="Examples in few-shot prompts."),
     max_new_tokens: int = typer.Option(64, "--max-new-tokens", help="Generation limit for causal LMs."),
@@ -70,7 +74,8 @@ def pilot(
                       batch_size=batch_size, learning_rate=lr, max_length=max_length,
                       max_train_examples=max_train_examples, validation=validation, test=test,
                       test_fraction=test_fraction, val_fraction=val_fraction,
-                      fractions=_floats(fractions, "--fractions"), seeds=seeds, target=target, few_shot_k=few_shot_k,
+                      fractions=_floats(fractions, "--fractions"), seeds=seeds, executor=executor,
+                      ray_address=ray_address, workers=workers, target=target, few_shot_k=few_shot_k,
                       max_new_tokens=max_new_tokens, lora_r=lora_r, lora_alpha=2 * lora_r, text_field=text_field,
                       label_field=label_field, batch_sizes=_ints(batch_sizes, "--batch-sizes"), device=device,
                       threads=threads, run_baseline=not no_baseline, overwrite=overwrite, progress=not quiet)
@@ -134,6 +139,9 @@ def render_summary(d: dict[str, Any], console: Any) -> None:
                 console.print(f"target {lc['target']['score']}: {lc['target']['answer']}")
         else:
             console.print(f"learning curve: {lc.get('note')}")
+        for p in lc.get("failed_points") or []:
+            console.print(f"[red]learning curve point failed[/] (fraction {p['fraction']:g}, seed {p['seed']}, "
+                          f"{p['attempts']} attempts): {p['error']}")
     c = d.get("calibration")
     if c:
         console.print(f"calibration: {c['achieved_flops'] / 1e9:.1f} GFLOP/s achieved ({c['flops_per_token_rule']}), "

@@ -60,19 +60,27 @@ def init_cmd(
 def run_cmd(
     plan: Annotated[Path, typer.Argument(help="the plan YAML file")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory (report.html, report.json, summary.md, .cache)")] = Path("tunewise-out"),
+    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
+    workers: Annotated[int | None, typer.Option(help="pilots at once on the local executor (default: CPU cores)")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address for --executor ray (default: a local Ray)")] = None,
 ) -> None:
     """Audit -> pilots -> estimates -> decision -> report. Unchanged steps are reused from OUT/.cache."""
-    _run(plan, out)
+    _run(plan, out, executor=executor, workers=workers, ray_address=ray_address)
 
 
-def _run(plan: Path, out: Path) -> None:
+EXECUTOR_HELP = ("where local pilots run: local (a process pool sized to this machine), ray (Ray tasks), "
+                 "inline (this process, one by one, with live training progress)")
+
+
+def _run(plan: Path, out: Path, *, executor: str = "local", workers: int | None = None,
+         ray_address: str | None = None) -> None:
     import time
 
     from tunewise.cli._output import console, err_console
     from tunewise.runner import run_plan
 
     t0 = time.perf_counter()
-    outcome = run_plan(plan, out, console=err_console)
+    outcome = run_plan(plan, out, console=err_console, executor=executor, workers=workers, ray_address=ray_address)
     dt = time.perf_counter() - t0
     n_cached = sum(1 for s in outcome.steps if s.cached)
     err_console.print(
@@ -96,6 +104,8 @@ def demo_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory")] = Path("demo-out"),
     train_examples: Annotated[int, typer.Option(help="Rotten Tomatoes training examples to export")] = 1000,
     test_examples: Annotated[int, typer.Option(help="held-out test examples to export")] = 300,
+    executor: Annotated[str, typer.Option(help=EXECUTOR_HELP)] = "local",
+    workers: Annotated[int | None, typer.Option(help="pilots at once on the local executor (default: CPU cores)")] = None,
 ) -> None:
     """Run the bundled demo plan on bundled Rotten Tomatoes data and print the report path."""
     from tunewise.cli._output import err_console
@@ -103,7 +113,7 @@ def demo_cmd(
 
     plan_path = prepare_demo(out, train_examples=train_examples, test_examples=test_examples)
     err_console.print(f"demo plan: {plan_path}", highlight=False)
-    _run(plan_path, out)
+    _run(plan_path, out, executor=executor, workers=workers)
 
 
 def register(app: typer.Typer) -> None:

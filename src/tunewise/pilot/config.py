@@ -48,6 +48,9 @@ class PilotConfig:
     max_new_tokens: int = 64
     fractions: tuple[float, ...] | None = None   # learning curve data fractions
     seeds: int = 1                               # learning curve seeds per fraction
+    executor: str = "local"                      # learning-curve sweep: local (process pool) | ray | inline
+    ray_address: str | None = None               # Ray cluster address (default: start a local Ray)
+    workers: int | None = None                   # sweep jobs at once (default: the machine's cores)
     target: float | None = None                  # learning curve target score (0-1)
     target_metric: str = "macro_f1"
     bootstrap: int = 1000
@@ -100,6 +103,12 @@ class PilotConfig:
             elif len(set(self.fractions)) < 3:
                 problems.append("--fractions needs at least 3 distinct values to fit a curve "
                                 "(e.g. 0.125,0.25,0.5,1.0)")
+        from tunewise.scale.executor import EXECUTORS
+
+        if self.executor not in EXECUTORS:
+            problems.append(f"unknown --executor '{self.executor}'. {did_you_mean(self.executor, EXECUTORS)}")
+        if self.workers is not None and self.workers < 1:
+            problems.append(f"--workers must be >= 1 (got {self.workers})")
         if self.seeds < 1:
             problems.append(f"--seeds must be >= 1 (got {self.seeds})")
         if self.target is not None and not 0 < self.target <= 1:

@@ -208,13 +208,15 @@ def _headline(task: str, cfg: PilotConfig) -> str:
 
 # ------------------------------------------------------------------------------------------ runtime
 
-def _runtime(cfg: PilotConfig) -> str:
+def _runtime(cfg: PilotConfig, *, set_threads: bool = True) -> str:
+    """Seeds, determinism, thread count (unless a job executor already set it) and the device."""
     import random
 
     import torch
 
-    threads = cfg.threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
-    torch.set_num_threads(max(1, int(threads or 1)))
+    if set_threads:
+        threads = cfg.threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+        torch.set_num_threads(max(1, int(threads or 1)))
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
@@ -262,10 +264,7 @@ def run_pilot(cfg: PilotConfig) -> PilotResult:
     """Run one pilot; returns its PilotResult (also written to ``cfg.out_dir``/pilot.json)."""
     cfg.validate()
     started = time.perf_counter()
-    data_splits = splits.prepare(cfg.data, seed=cfg.seed, validation=cfg.validation, test=cfg.test,
-                                 val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
-                                 max_train_examples=cfg.max_train_examples,
-                                 columns=Columns(text=cfg.text_field, label=cfg.label_field))
+    data_splits = _splits(cfg)
     resolved = models.resolve(cfg.model)
     allowed = ARCH_METHODS[resolved.arch]
     if cfg.method not in allowed:
@@ -295,6 +294,15 @@ def run_pilot(cfg: PilotConfig) -> PilotResult:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return PilotResult(payload, out)
+
+
+def _splits(cfg: PilotConfig) -> splits.Splits:
+    """The run's split: the same files, options and seed always give the same split (sweep jobs
+    rebuild it this way in their own processes)."""
+    return splits.prepare(cfg.data, seed=cfg.seed, validation=cfg.validation, test=cfg.test,
+                          val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
+                          max_train_examples=cfg.max_train_examples,
+                          columns=Columns(text=cfg.text_field, label=cfg.label_field))
 
 
 def _check_producible(resolved: models.ResolvedModel, sp: splits.Splits, cfg: PilotConfig) -> None:
@@ -441,31 +449,43 @@ def _floor(sp: splits.Splits, cfg: PilotConfig, rows: list[dict[str, Any]], head
 
 def _learning_curve(arch: str, sp: splits.Splits, cfg: PilotConfig, kw: dict[str, Any], main: Fitted,
                     ev_main: dict[str, Any], headline: str) -> dict[str, Any]:
+    """Fractions x seeds: the full-data point of the first seed is this run; every other point is a
+    job on ``cfg.executor`` (process pool, Ray or inline), retried once, failures reported."""
     from rich.console import Console
 
-    from tunewise.pilot import learning_curve
+    from tunewise.pilot import learning_curve, sweep
 
     console = Console(stderr=True)
-    points = []
     n_full = len(sp.train)
-    sizes = sorted(set(cfg.fractions or ()))
-    for frac in sizes:
+    points: list[dict[str, Any]] = []
+    todo: list[tuple[float, int, int]] = []
+    for frac in sorted(set(cfg.fractions or ())):
         for s in range(cfg.seeds):
-            seed = cfg.seed + s
-            n = max(2, int(round(frac * n_full)))
+            seed, n = cfg.seed + s, max(2, int(round(frac * n_full)))
             if frac >= 1.0 and s == 0:
-                score = ev_main["metrics"][headline]["value"]
+                points.append({"fraction": frac, "seed": seed, "n": n, "score": ev_main["metrics"][headline]["value"]})
             else:
-                sub = splits.subsample(sp.train, n, seed, sp.task)
-                if sp.task == "classification" and len({e.label for e in sub}) < len(sp.labels):
-                    continue
-                f = _fit(arch, sub, sp.labels, cfg, seed, label=f"curve {frac:g} seed {seed}",
-                         max_len=main.max_len or None, **{**kw, "progress": False})
-                score = _evaluate(f, sp.test, cfg)["metrics"][headline]["value"]
-                del f
-            if cfg.progress:
-                console.print(f"  learning curve: fraction {frac:g} (n={n}) seed {seed}: {headline} {score:.4f}")
-            points.append({"fraction": frac, "seed": seed, "n": n, "score": score})
+                todo.append((frac, seed, n))
+
+    def shown(p: dict[str, Any]) -> None:
+        if not cfg.progress:
+            return
+        what = f"{headline} {p['score']:.4f}" if "score" in p else p.get("skipped") or f"failed: {p.get('error')}"
+        console.print(f"  learning curve: fraction {p['fraction']:g} (n={p['n']}) seed {p['seed']}: {what}",
+                      highlight=False)
+
+    if cfg.progress and todo:
+        console.print(f"  learning curve: {len(todo)} more training run(s) on the {cfg.executor} executor",
+                      highlight=False)
+    done, failed = sweep.run_points(cfg, todo, max_len=main.max_len or None, headline=headline, on_point=shown)
+    points += [p for p in done if "score" in p]
+    points.sort(key=lambda p: (p["fraction"], p["seed"]))
     result = learning_curve.analyse(points, n_full=n_full, target=cfg.target, metric=headline, seed=cfg.seed)
     result["evaluated_on"] = f"held-out test split, n={len(sp.test)}"
+    result["executor"] = cfg.executor
+    skipped = [p for p in done if "skipped" in p]
+    if skipped:
+        result["skipped_points"] = skipped
+    if failed:
+        result["failed_points"] = failed
     return result

@@ -98,8 +98,70 @@ class _Steps:
         return value
 
 
-def run_plan(plan_path: Path | str, out_dir: Path | str, *, console: Console | None = None) -> RunOutcome:
-    """Run a plan end to end and write report.html, report.json and summary.md into ``out_dir``."""
+    def run_jobs(self, items: list[tuple[str, dict[str, Any], Any]], *, executor: str, workers: int | None,
+                 ray_address: str | None, valid: Callable[[dict[str, Any]], bool],
+                 describe: Callable[[dict[str, Any]], str]) -> dict[str, dict[str, Any]]:
+        """Like ``run`` for several steps at once: cached ones are reused, the rest run together as
+        ``tunewise.scale`` jobs; one line per step as each finishes. Returns name -> record."""
+        from tunewise.scale import run_jobs
+
+        first = len(self.records)
+        slots: list[StepRecord | None] = [None] * len(items)
+        values: dict[str, dict[str, Any]] = {}
+        todo = []
+        for i, (name, inputs, job) in enumerate(items):
+            key = step_key(name, inputs)
+            prefix = f"[{first + i + 1}/{self.total}] {name}"
+            cached = self.cache.get(name, key)
+            if cached is not None and valid(cached):
+                slots[i] = StepRecord(name, key, True, 0.0, cached.get("status", "ok"), describe(cached))
+                values[name] = cached
+                self.console.print(f"{prefix}: [green]reused from cache[/] (key {key[:12]}) {slots[i].detail}",
+                                   highlight=False)
+            else:
+                todo.append((i, name, key, job, prefix))
+        if todo:
+            where = {"local": f"a local process pool ({workers or 'one per core'})", "ray": "Ray"}.get(executor, executor)
+            for _, name, _, _, prefix in todo:
+                self.console.print(f"{prefix}: computing … (a job on {where})", highlight=False)
+            running = {name for _, name, _, _, _ in todo}
+            by_key = {job.key: (i, name, key, prefix) for i, name, key, job, prefix in todo}
+            with self.console.status(f"running {len(running)} job(s): {', '.join(sorted(running))}") as status:
+                def finished(o: Any) -> None:
+                    i, name, key, prefix = by_key[o.key]
+                    value = o.result if o.ok else {"status": "failed", "reason": f"{o.error} ({o.attempts} attempts)"}
+                    st = value.get("status", "ok")
+                    if st == "ok":
+                        self.cache.put(name, key, value)
+                    slots[i] = StepRecord(name, key, False, round(o.seconds, 2), st, describe(value))
+                    values[name] = value
+                    running.discard(name)
+                    colour = {"ok": "green", "skipped": "yellow"}.get(st, "red")
+                    self.console.print(f"{prefix}: [{colour}]{'done' if st == 'ok' else st}[/] in {o.seconds:.1f} s "
+                                       f"{slots[i].detail}", highlight=False)
+                    if running:
+                        status.update(f"running {len(running)} job(s): {', '.join(sorted(running))}")
+
+                run_jobs([job for _, _, _, job, _ in todo], executor, max_workers=workers, ray_address=ray_address,
+                         on_done=finished)
+        self.records.extend(r for r in slots if r is not None)
+        return values
+
+
+def run_plan(plan_path: Path | str, out_dir: Path | str, *, console: Console | None = None, executor: str = "local",
+             workers: int | None = None, ray_address: str | None = None) -> RunOutcome:
+    """Run a plan end to end and write report.html, report.json and summary.md into ``out_dir``.
+
+    Local pilots that are not cached run as jobs on ``executor``: ``local`` (a process pool sized to
+    the machine, or ``workers``), ``ray`` (Ray tasks, a local Ray or ``ray_address``) or ``inline``
+    (this process, one after another, with a live training progress bar).
+    """
+    from tunewise.scale.executor import EXECUTORS
+
+    if executor not in EXECUTORS:
+        from tunewise.errors import BadInputError, did_you_mean
+
+        raise BadInputError(f"unknown --executor '{executor}'", fix=did_you_mean(executor, EXECUTORS))
     console = console or Console(stderr=True)
     plan_path, out_dir = Path(plan_path), Path(out_dir)
     lp = validate_plan(plan_path)
@@ -119,12 +181,33 @@ def run_plan(plan_path: Path | str, out_dir: Path | str, *, console: Console | N
     audit_key = runner.records[-1].key
 
     pilots: dict[str, dict[str, Any]] = {}
-    for c in local:
-        run_dir = out_dir / "pilots" / c.id
-        rec = runner.run(f"pilot:{c.id}", steps.pilot_inputs(lp, c),
-                         lambda c=c, run_dir=run_dir: steps.run_pilot_step(lp, c, run_dir),
-                         spinner=False, valid=steps.pilot_complete, describe=_pilot_line(plan.task.metric))
-        pilots[c.id] = steps.pilot_view(rec)
+    describe = _pilot_line(plan.task.metric)
+    if executor == "inline":
+        for c in local:
+            run_dir = out_dir / "pilots" / c.id
+            rec = runner.run(f"pilot:{c.id}", steps.pilot_inputs(lp, c),
+                             lambda c=c, run_dir=run_dir: steps.run_pilot_step(lp, c, run_dir),
+                             spinner=False, valid=steps.pilot_complete, describe=describe)
+            pilots[c.id] = steps.pilot_view(rec)
+    else:
+        from tunewise.scale import Job, Resources
+
+        jobs = [(f"pilot:{c.id}", steps.pilot_inputs(lp, c),
+                 Job(f"pilot:{c.id}", steps.PILOT_JOB,
+                     {"plan": str(plan_path.resolve()), "candidate": c.id,
+                      "run_dir": str((out_dir / "pilots" / c.id).resolve())},
+                     Resources(cpus=1.0, memory_mb=4500 if c.model == "smollm2" else 1500)))
+                for c in local]
+        done = runner.run_jobs(jobs, executor=executor, workers=workers, ray_address=ray_address,
+                               valid=steps.pilot_complete, describe=describe)
+        for c in local:
+            rec = done[f"pilot:{c.id}"]
+            if rec.get("status") == "bad-input":
+                from tunewise.errors import BadInputError
+
+                raise BadInputError(f"pilot '{c.id}' cannot run: {rec['what']}", where=rec["where"],
+                                    why=rec["why"], fix=rec["fix"], problems=rec["problems"])
+            pilots[c.id] = steps.pilot_view(rec)
 
     calibrations = {cid: p.get("calibration") for cid, p in pilots.items()
                     if p.get("status") == "ok" and p.get("calibration")}

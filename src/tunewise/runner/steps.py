@@ -64,7 +64,7 @@ def _dir_digest(path: Path) -> list[Any]:
                   for f in path.rglob("*") if f.is_file())
 
 
-def pilot_config(lp: LoadedPlan, c: LocalCandidate, run_dir: Path) -> Any:
+def pilot_config(lp: LoadedPlan, c: LocalCandidate, run_dir: Path, *, progress: bool = True) -> Any:
     from tunewise.pilot import PilotConfig
 
     d, p = lp.plan.data, lp.plan.pilot
@@ -76,7 +76,8 @@ def pilot_config(lp: LoadedPlan, c: LocalCandidate, run_dir: Path) -> Any:
         "epochs": float(c.epochs or p.epochs), "validation": lp.resolve(d.validation),
         "test": lp.resolve(d.test), "text_field": d.columns.text, "label_field": d.columns.label,
         "target": float(lp.plan.task.target) if lp.plan.task.target is not None else None,
-        "target_metric": lp.plan.task.metric, "run_baseline": False, "progress": True, "overwrite": True,
+        "target_metric": lp.plan.task.metric, "run_baseline": False, "progress": progress, "overwrite": True,
+        "executor": "inline",  # the pilot is itself one job of the run's executor: no pool inside a pool
     }
     if c.learning_curve and p.learning_curve and not prompting:
         kwargs["fractions"] = tuple(float(f) for f in p.learning_curve)
@@ -86,7 +87,7 @@ def pilot_config(lp: LoadedPlan, c: LocalCandidate, run_dir: Path) -> Any:
     return PilotConfig(**{k: v for k, v in kwargs.items() if k in accepted})
 
 
-def run_pilot_step(lp: LoadedPlan, c: LocalCandidate, run_dir: Path) -> dict[str, Any]:
+def run_pilot_step(lp: LoadedPlan, c: LocalCandidate, run_dir: Path, *, progress: bool = True) -> dict[str, Any]:
     """Run one local pilot. Bad data/options -> BadInputError at the candidate's plan line. A pilot
     that cannot run on this machine (missing extra or asset) is 'skipped'; an internal fault is
     'failed' with its reason (the traceback is kept in run_dir/error.txt) and the run goes on."""
@@ -94,7 +95,7 @@ def run_pilot_step(lp: LoadedPlan, c: LocalCandidate, run_dir: Path) -> dict[str
     try:
         from tunewise.pilot import run_pilot
 
-        cfg = pilot_config(lp, c, run_dir)
+        cfg = pilot_config(lp, c, run_dir, progress=progress)
         result = run_pilot(cfg)
     except BadInputError as exc:
         raise BadInputError(f"pilot '{c.id}' cannot run: {exc.what}", where=exc.where or lp.where("candidates", i),
@@ -111,6 +112,24 @@ def run_pilot_step(lp: LoadedPlan, c: LocalCandidate, run_dir: Path) -> dict[str
     out = _json.jsonable(result.to_dict())
     out.update(status="ok", candidate=c.id, run_dir=str(run_dir))
     return out
+
+
+PILOT_JOB = "tunewise.runner.steps:pilot_job"
+
+
+def pilot_job(plan: str, candidate: str, run_dir: str) -> dict[str, Any]:
+    """One local pilot as a job for ``tunewise.scale`` (process pool or Ray): loads the plan itself,
+    so only strings cross the process boundary. Bad input comes back as a record, not an exception,
+    so that the caller can report it with exit code 2."""
+    from tunewise.runner.run import validate_plan
+
+    lp = validate_plan(Path(plan))
+    c = next(x for x in lp.plan.candidates if x.id == candidate)
+    try:
+        return run_pilot_step(lp, c, Path(run_dir), progress=False)
+    except BadInputError as exc:
+        return {"status": "bad-input", "candidate": candidate, "what": exc.what, "where": exc.where,
+                "why": exc.why, "fix": exc.fix, "problems": list(exc.problems or [])}
 
 
 def pilot_complete(record: dict[str, Any]) -> bool:

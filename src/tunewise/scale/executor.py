@@ -1,4 +1,6 @@
-"""One interface, two engines: a local process pool sized to the machine, or Ray (local or a cluster).
+"""One interface, three engines: a local process pool sized to the machine (``local``), Ray on this
+machine or a cluster (``ray``), or this process, one job after another (``inline``: no start-up cost,
+used for small sweeps and inside jobs that must not start pools of their own).
 
 A job names its function as ``"module:attr"`` (importable in any worker) plus keyword arguments and
 its resource needs. Both engines return the same ``JobOutcome`` list in job order; a failed job is
@@ -17,7 +19,7 @@ from typing import Any
 
 from tunewise.errors import BadInputError, did_you_mean, require
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = ("local", "ray", "inline")
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,26 @@ def run_jobs(jobs: Sequence[Job], executor: str = "local", *, max_workers: int |
         raise BadInputError("job keys must be unique", why=f"got {keys}")
     if not jobs:
         return []
-    runner = _run_local if executor == "local" else _run_ray
+    runner = {"local": _run_local, "ray": _run_ray, "inline": _run_inline}[executor]
     outcomes = runner(list(jobs), max_workers=max_workers, ray_address=ray_address, retries=retries,
                       on_done=on_done)
     by_key = {o.key: o for o in outcomes}
     return [by_key[k] for k in keys]
+
+
+def _run_inline(jobs: list[Job], *, max_workers: int | None, ray_address: str | None, retries: int,
+                on_done: Callable[[JobOutcome], None] | None) -> list[JobOutcome]:
+    out: list[JobOutcome] = []
+    for job in jobs:
+        for attempt in range(1, retries + 2):
+            ok, result, error, secs = _call(job.fn, job.kwargs, 0)
+            if ok:
+                break
+        outcome = JobOutcome(job.key, ok, result, error, attempt, secs, "inline")
+        out.append(outcome)
+        if on_done:
+            on_done(outcome)
+    return out
 
 
 def _run_local(jobs: list[Job], *, max_workers: int | None, ray_address: str | None, retries: int,
