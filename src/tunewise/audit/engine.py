@@ -98,6 +98,7 @@ class _Pass:
         self.pii_samples: list[dict[str, object]] = []
         self.near_pairs: list[dict[str, object]] = []
         self.near_lines = array("I")
+        self.near_consumed: int | None = None  # set by _near_scan (parallel audits)
 
     # -- tokens ---------------------------------------------------------------------------------
     def _tokens(self, batch: list[Example]) -> None:
@@ -182,11 +183,14 @@ class _Pass:
             if self.pii:
                 self._pii(ex)
             if self.near is not None:
-                hit = self.near.add(ex.line, f"{n_in} {n_out}")
-                if hit is not None:
-                    self.near_lines.append(hit.line)
-                    if len(self.near_pairs) < MAX_LISTED * 10:
-                        self.near_pairs.append({"line": hit.line, "similar_to": hit.other, "jaccard": hit.jaccard})
+                self.add_near(ex, n_in, n_out)
+
+    def add_near(self, ex: Example, n_in: str, n_out: str) -> None:
+        hit = self.near.add(ex.line, f"{n_in} {n_out}")
+        if hit is not None:
+            self.near_lines.append(hit.line)
+            if len(self.near_pairs) < MAX_LISTED * 10:
+                self.near_pairs.append({"line": hit.line, "similar_to": hit.other, "jaccard": hit.jaccard})
 
     def _pii(self, ex: Example) -> None:
         from tunewise.detectors.pii import find_pii
@@ -223,6 +227,21 @@ def _batches(items: Iterable[Example | Problem], problems: _Problems, progress: 
         if progress:
             progress(batch[-1].line)
         yield batch
+
+
+def _near_scan(path: Path, fmt: str, columns: Columns, acc: _Pass) -> None:
+    """Near duplicates among the first ``max_indexed`` examples, in file order (the parallel audit's
+    parent does this while the workers read the whole file); later examples count as not checked."""
+    near = acc.near
+    consumed = 0
+    for item in scan(path, fmt, columns):
+        if isinstance(item, Problem):
+            continue
+        if near.checked >= near.max_indexed:
+            break
+        consumed += 1
+        acc.add_near(item, _norm(item.text), _norm(item.output or ""))
+    acc.near_consumed = consumed
 
 
 def _exact_duplicates(p: _Pass, name: str, problems: _Problems) -> dict[str, object]:
@@ -288,9 +307,13 @@ def audit_file(
     num_perm: int = 128,
     near_dup_limit: int = 20_000,
     pii: bool = True,
+    workers: int | None = None,
     progress: Progress | None = None,
 ) -> AuditReport:
-    """Audit one training file (and optionally its validation file). Never modifies the input."""
+    """Audit one training file (and optionally its validation file). Never modifies the input.
+
+    ``workers``: processes for a JSONL file (default: all cores for files of 64 MB or more, else 1;
+    CSV and Parquet are read by one process). The report does not depend on it."""
     from tunewise.audit.license import provenance
 
     path = Path(path)
@@ -314,10 +337,24 @@ def audit_file(
     fmt = fmt or detected
     problems = _Problems()
     near = NearDupIndex(threshold=near_threshold, num_perm=num_perm, max_indexed=near_dup_limit) if near_dups else None
-    acc = _Pass(counters, near=near, pii=pii, limits=limits, problems=problems)
-    for batch in _batches(scan(path, fmt, columns), problems, progress):
-        acc.add_batch(batch)
+    if workers is not None and workers < 1:
+        raise BadInputError("--workers must be at least 1", why=f"got {workers}")
+    from tunewise.audit import parallel
 
+    n_workers = workers if workers is not None else parallel.default_workers(path, container)
+    if n_workers > 1 and container == "jsonl":
+        acc = _Pass(counters, near=None, pii=pii, limits=limits, problems=problems)
+        acc.near = near
+        parallel.run(path, fmt, columns, specs, acc, problems, workers=n_workers,
+                     near_scan=(lambda: _near_scan(path, fmt, columns, acc)) if near else None, progress=progress)
+    else:
+        n_workers = 1
+        acc = _Pass(counters, near=near, pii=pii, limits=limits, problems=problems)
+        for batch in _batches(scan(path, fmt, columns), problems, progress):
+            acc.add_batch(batch)
+
+    if near is not None and acc.near_consumed is not None:
+        near.skipped = acc.n - acc.near_consumed  # examples past the bound, never checked
     dups = _exact_duplicates(acc, str(path), problems)
     exact_lines: set[int] = dups.pop("exact_lines")  # type: ignore[assignment]
     near_only = [ln for ln in acc.near_lines if ln not in exact_lines]
@@ -372,7 +409,7 @@ def audit_file(
         errors=problems.errors, warnings=problems.warnings, n_errors=problems.n_errors,
         n_warnings=problems.n_warnings,
         settings={"tokenizers": specs, "max_tokens": max_tokens, "model": model, "near_threshold": near_threshold,
-                  "num_perm": num_perm, "near_dup_limit": near_dup_limit, "pii": pii,
+                  "num_perm": num_perm, "near_dup_limit": near_dup_limit, "pii": pii, "workers": n_workers,
                   "columns": {"text": columns.text, "label": columns.label, "prompt": columns.prompt,
                               "completion": columns.completion, "id": columns.id}},
     )

@@ -33,6 +33,7 @@ def audit_cmd(
     num_perm: Annotated[int, typer.Option(help="MinHash permutations")] = 128,
     near_dup_limit: Annotated[int, typer.Option(help="most examples held in the near-duplicate index (memory bound)")] = 20_000,
     pii: Annotated[bool, typer.Option(help="scan for personal data")] = True,
+    workers: Annotated[int | None, typer.Option(help="processes for a JSONL file (default: all cores from 64 MB up, else 1)")] = None,
 ) -> None:
     """Audit a training file: validity, tokens per tokenizer, context limits, duplicates, labels, PII, license.
 
@@ -80,7 +81,7 @@ def audit_cmd(
         report = audit_file(file, fmt=format, columns=columns, tokenizers=tokenizers, max_tokens=max_tokens, model=model,
                             validation=validation, license=license, source=source, intended_use=intended_use,
                             near_dups=near_dups, near_threshold=near_threshold, num_perm=num_perm,
-                            near_dup_limit=near_dup_limit, pii=pii,
+                            near_dup_limit=near_dup_limit, pii=pii, workers=workers,
                             progress=lambda line: bar.update(task, completed=line))
     to_stdout = json_out is not None and str(json_out) == "-"
     screen = err_console if to_stdout else console  # keep stdout pure JSON with --json -

@@ -177,12 +177,28 @@ def load(path: str | Path, fmt: str | None = None, columns: Columns = Columns())
 
 # ---------------------------------------------------------------------------------------------- JSONL
 
-def _scan_jsonl(path: Path, fmt: str, columns: Columns) -> Iterator[Example | Problem]:
+def scan_jsonl_range(path: str | Path, fmt: str, columns: Columns, start: int, end: int,
+                     seen: list[bool] | None = None) -> Iterator[Example | Problem]:
+    """Examples and problems of the lines in bytes [start, end) of a JSONL file, which must both be
+    line starts (0, or just after a newline). Line numbers count from 1 at ``start``; the caller adds
+    the lines before ``start``. ``seen[0]`` is set when a non-blank line is met."""
+    yield from _scan_jsonl(Path(path), fmt, columns, start=start, end=end, seen=seen)
+
+
+def _scan_jsonl(path: Path, fmt: str, columns: Columns, *, start: int = 0, end: int | None = None,
+                seen: list[bool] | None = None) -> Iterator[Example | Problem]:
     name = str(path)
     seen_any = False
     with path.open("rb") as fh:
+        if start:
+            fh.seek(start)
+        pos = start
         for lineno, raw in enumerate(fh, start=1):
-            if lineno == 1 and raw.startswith(_BOM):
+            if end is not None:
+                if pos >= end:
+                    break
+                pos += len(raw)
+            if lineno == 1 and start == 0 and raw.startswith(_BOM):
                 yield Problem(name, 1, "file starts with a UTF-8 byte-order mark (BOM)",
                               "Save it as UTF-8 without BOM; OpenAI's uploader rejects it", "warning")
                 raw = raw[len(_BOM):]
@@ -193,10 +209,13 @@ def _scan_jsonl(path: Path, fmt: str, columns: Columns) -> Iterator[Example | Pr
                               "Re-encode the file as UTF-8")
                 continue
             if not line.strip():
-                if lineno > 1 or line.strip("\r\n"):
+                if lineno > 1 or start > 0 or line.strip("\r\n"):
                     yield Problem(name, lineno, "blank line", "Remove blank lines", "warning")
                 continue
-            seen_any = True
+            if not seen_any:
+                seen_any = True
+                if seen is not None:
+                    seen[0] = True
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -208,7 +227,7 @@ def _scan_jsonl(path: Path, fmt: str, columns: Columns) -> Iterator[Example | Pr
                               "Each line must be one JSON object")
                 continue
             yield from _record(obj, fmt, columns, name, lineno)
-    if not seen_any:
+    if not seen_any and end is None:
         raise BadInputError("file has no records (only blank lines)", where=f"{name}:1",
                             fix="Give a file with at least one example")
 
