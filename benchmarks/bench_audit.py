@@ -10,8 +10,9 @@ Baselines (same chat JSONL, same tokenizer o200k_base):
 Measured: ``audit_file`` counting tokens only (no near-dups, no PII) and the full default audit.
 All rates are tokens/s of the cookbook count (the same total for every method; asserted).
 
-Memory: the real console script audits a generated JSONL of ``TUNEWISE_BENCH_AUDIT_GB`` GB (default
-1.0) with default settings; peak RSS from getrusage. Set ``TUNEWISE_BENCH_AUDIT_MB`` (default 100) for
+Large file: the real console script audits a generated JSONL of ``TUNEWISE_BENCH_AUDIT_GB`` GB
+(default 2.0) with one process (``--workers 1``) and with all cores (the default), side by side;
+peak RSS summed over the process tree (psutil, sampled every 0.1 s). Set ``TUNEWISE_BENCH_AUDIT_MB`` (default 100) for
 the throughput file size. Results go to benchmarks/out/audit.json.
 """
 
@@ -74,12 +75,26 @@ def _timed(fn, *args, **kw):  # noqa: ANN001, ANN202
     return out, time.perf_counter() - t0
 
 
-def _peak_rss_mb(cmd: list[str]) -> tuple[int, float, float]:
-    code = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
-            "p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
-            "print(p.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter() - t)")
-    out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True).stdout.split()
-    return int(out[0]), int(out[1]) / 1024, float(out[2])
+def _tree_peak_rss_mb(cmd: list[str]) -> tuple[int, float, float]:
+    """(exit code, peak RSS of the process and all its children summed, seconds); sampled every 0.1 s."""
+    import psutil
+
+    t0 = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak = 0
+    while proc.poll() is None:
+        total = 0
+        try:
+            for p in [proc, *proc.children(recursive=True)]:
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        time.sleep(0.1)
+    return proc.returncode, peak / 2**20, time.perf_counter() - t0
 
 
 def main() -> None:
@@ -88,7 +103,7 @@ def main() -> None:
 
     OUT.mkdir(exist_ok=True)
     mb = float(os.environ.get("TUNEWISE_BENCH_AUDIT_MB", "100"))
-    gb = float(os.environ.get("TUNEWISE_BENCH_AUDIT_GB", "1.0"))
+    gb = float(os.environ.get("TUNEWISE_BENCH_AUDIT_GB", "2.0"))
     enc = get_tiktoken("o200k_base")
     path = OUT / f"bench_chat_{mb:g}mb.jsonl"
     if not path.exists():
@@ -110,12 +125,15 @@ def main() -> None:
     rows["bound: encode_ordinary map on pre-extracted contents (1 thread)"] = {"seconds": t}
     del contents
 
-    rep, t = _timed(audit_file, path, near_dups=False, pii=False)
+    rep, t = _timed(audit_file, path, near_dups=False, pii=False, workers=1)
     assert rep.to_dict()["tokens"]["o200k_base"]["total"] == total, "audit total != cookbook total"
-    rows["tunewise audit, tokens only (--no-near-dups --no-pii)"] = {"seconds": t}
+    rows["tunewise audit, tokens only (--no-near-dups --no-pii), 1 process"] = {"seconds": t}
+    rep, t = _timed(audit_file, path, workers=1)
+    assert rep.to_dict()["tokens"]["o200k_base"]["total"] == total
+    rows["tunewise audit, full (near-dups on first 20,000, PII), 1 process"] = {"seconds": t}
     rep, t = _timed(audit_file, path)
     assert rep.to_dict()["tokens"]["o200k_base"]["total"] == total
-    rows["tunewise audit, full (default: near-dups on first 20,000, PII)"] = {"seconds": t}
+    rows[f"tunewise audit, full, default ({rep.settings['workers']} processes)"] = {"seconds": t}
 
     for r in rows.values():
         r["tokens_per_s"] = total / r["seconds"]
@@ -137,12 +155,23 @@ def main() -> None:
         if not big.exists():
             generate_chat(big, gb * 1000, seed=1)
         tunewise = str(Path(sys.executable).parent / "tunewise")
-        code, rss, secs = _peak_rss_mb([tunewise, "audit", str(big), "--json", str(OUT / "audit_big.json")])
-        n = json.loads((OUT / "audit_big.json").read_text())["examples"]
-        mem = {"file_mb": big.stat().st_size / 1e6, "examples": n, "peak_rss_mb": rss, "seconds": secs,
-               "exit_code": code}
-        print(f"\nmemory: `tunewise audit` on {mem['file_mb']:,.0f} MB ({n:,} examples): peak RSS {rss:,.0f} MB "
-              f"(target < 500 MB), {secs:,.0f} s, exit {code}")
+        size = big.stat().st_size / 1e6
+        print(f"\nlarge file: {big.name}, {size:,.0f} MB; `tunewise audit` with one process vs all cores, "
+              f"peak RSS summed over the process tree")
+        for label, extra in (("1 process (--workers 1)", ["--workers", "1"]), (f"all cores (default)", [])):
+            out_json = OUT / "audit_big.json"
+            code, rss, secs = _tree_peak_rss_mb([tunewise, "audit", str(big), "--json", str(out_json), *extra])
+            rep = json.loads(out_json.read_text())
+            mem[label] = {"file_mb": size, "examples": rep["examples"], "workers": rep["settings"]["workers"],
+                          "peak_rss_mb": rss, "seconds": secs, "mb_per_s": size / secs, "exit_code": code,
+                          "tokens": rep["tokens"]["o200k_base"]["total"]}
+            print(f"  {label:<26} {secs:>7.1f} s  {size / secs:>6.1f} MB/s  peak RSS {rss:>6,.0f} MB "
+                  f"(target < 500 MB)  {rep['examples']:,} examples  exit {code}")
+        one, many = mem["1 process (--workers 1)"], mem["all cores (default)"]
+        assert one["tokens"] == many["tokens"], "the parallel audit counted different tokens"
+        mem["speedup_all_cores_vs_one"] = one["seconds"] / many["seconds"]
+        print(f"  all cores vs one process: {mem['speedup_all_cores_vs_one']:.2f}x faster "
+              f"({many['workers']} processes)")
     result = {"file_mb": size_mb, "tokens": total, "cpus": os.cpu_count(), "rows": rows, "memory": mem,
               "self_rusage_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     (OUT / "audit.json").write_text(json.dumps(result, indent=2))
