@@ -18,6 +18,7 @@ from tunewise.errors import BadInputError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _UPGRADE_LOCK = threading.Lock()
+_MIGRATION_LOCK_KEY = 0x7475_6E65_7769_7365 & 0x7FFF_FFFF_FFFF_FFFF   # "tunewise": pg advisory lock id
 
 
 def normalise_url(url: str | Path) -> str:
@@ -116,16 +117,17 @@ class Store:
     def fetch_requests(self, *, start: datetime | None = None, end: datetime | None = None,
                        limit: int | None = None) -> list[dict[str, Any]]:
         """Requests in [start, end), oldest first, with feedback label/target joined in."""
-        from sqlalchemy import select
+        from sqlalchemy import and_, select
 
         from tunewise.monitor.schema import feedback, requests
 
-        latest_fb = (select(feedback.c.request_id, feedback.c.label.label("feedback_label"),
-                            feedback.c.target.label("feedback_target"))
-                     .where(feedback.c.id.in_(select(_max_id(feedback)).group_by(feedback.c.request_id)))
-                     .subquery())
-        q = (select(requests, latest_fb.c.feedback_label, latest_fb.c.feedback_target)
-             .select_from(requests.outerjoin(latest_fb, latest_fb.c.request_id == requests.c.id))
+        # The latest feedback row of each request, found through ix_feedback_request per request: a
+        # join against a GROUP BY over the whole feedback table made SQLite scan it once per request.
+        fb, later = feedback.alias("fb"), feedback.alias("later")
+        latest = (select(_max_id(later)).where(later.c.request_id == fb.c.request_id)
+                  .correlate(fb).scalar_subquery())
+        q = (select(requests, fb.c.label.label("feedback_label"), fb.c.target.label("feedback_target"))
+             .select_from(requests.outerjoin(fb, and_(fb.c.request_id == requests.c.id, fb.c.id == latest)))
              .order_by(requests.c.ts, requests.c.id))
         q = _window(q, requests, start, end)
         if limit is not None:
@@ -146,6 +148,23 @@ class Store:
 
         conv = UTCDateTime().process_result_value
         return conv(lo, self.engine.dialect), conv(hi, self.engine.dialect)
+
+    # ---- aggregates (computed by the database; see tunewise.monitor.aggregate) -------------
+    def bucket_series(self, *, start: datetime, end: datetime, buckets: int = 1,
+                      quantiles: Sequence[float] = (0.5, 0.9, 0.95, 0.99),
+                      timings: Sequence[str] = ("latency_ms",)) -> Any:
+        """Per-bucket counts, exact spend, tokens, feedback accuracy counts and percentiles of
+        ``timings`` ("latency_ms", "model_ms") for ``[start, end)`` split into ``buckets`` equal buckets,
+        by SQL GROUP BY (no request row is loaded). Returns an ``aggregate.Series``."""
+        from tunewise.monitor.aggregate import bucket_series
+
+        return bucket_series(self.engine, start=start, end=end, count=buckets, quantiles=quantiles, timings=timings)
+
+    def guardrail_counts(self, *, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+        """``{"by_action": {...}, "by_rule": {...}}`` for requests in ``[start, end)``, counted in SQL."""
+        from tunewise.monitor.aggregate import guardrail_counts
+
+        return guardrail_counts(self.engine, start=start, end=end)
 
     # ---- feedback --------------------------------------------------------------------------
     def add_feedback(self, request_id: str, *, key_id: str, label: str | None = None,
@@ -280,8 +299,26 @@ def _upgrade(engine) -> None:  # noqa: ANN001
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with _UPGRADE_LOCK, engine.begin() as conn:
+        # Replicas starting together against a new database must not both create the tables: the
+        # first takes a database-wide lock for its migration transaction, the others wait for it and
+        # then find the schema at head (the thread lock above only covers one process).
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})")
+        elif engine.dialect.name == "sqlite" and not _at_head(conn, cfg):
+            # SQLite's write lock (waited for up to busy_timeout), only when there is something to
+            # migrate, so opening an up-to-date store never queues behind a busy writer
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def _at_head(conn, cfg) -> bool:  # noqa: ANN001
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    ctx = MigrationContext.configure(conn, opts={"version_table": "tunewise_alembic_version"})
+    return ctx.get_current_revision() == head
 
 
 def _safe_url(url: str) -> str:
