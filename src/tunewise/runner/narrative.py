@@ -131,8 +131,7 @@ def executive_summary(plan: Plan, decision: dict[str, Any], found: list[dict[str
     metric = plan.task.metric.replace("_", " ")
     h = plan.horizon_months
     if rec is None:
-        recommendation = ("No recommendation: no candidate has both a known quality and a cost within the "
-                          "budget. See the findings below.")
+        recommendation = "No recommendation: " + _why_none(decision["candidates"], metric) + " See the findings below."
         cost = quality = "n/a"
     else:
         kind = {"meets-target": f"the cheapest option that reaches the target {metric} of {_pct(target)}",
@@ -165,6 +164,27 @@ def executive_summary(plan: Plan, decision: dict[str, Any], found: list[dict[str
     return {"recommendation": recommendation, "cost": cost, "quality": quality, "robustness": robustness,
             "risks": risks, "prices_note": "All prices are estimates from a dated catalog; check them with "
             "the provider before you commit money."}
+
+
+def _why_none(rows: list[dict[str, Any]], metric: str) -> str:
+    """What stands between the candidates and a recommendation, in their own figures."""
+    known = [r for r in rows if r["quality"]["value"] is not None and r["cost"]["status"] == "ok"]
+    fits = [r for r in rows if r["budget"]["fits"] is True]
+    parts = []
+    if known:
+        best = max(known, key=lambda r: r["quality"]["value"])
+        over = "; ".join(x.removeprefix("over: ") for x in best["budget"]["reasons"] if x.startswith("over"))
+        parts.append(f"the best priced candidate with a known quality, {best['label']} ({metric} "
+                     f"{_pct(best['quality']['value'])}, {best['quality']['provenance']}), does not fit the budget"
+                     + (f" ({over})" if over else ""))
+    else:
+        parts.append("no priced candidate has a known quality")
+    unknown = [r["label"] for r in fits if r["quality"]["value"] is None]
+    if unknown:
+        parts.append(f"{len(unknown)} candidate(s) fit the budget but their quality is unknown ("
+                     + ", ".join(unknown[:4]) + ("…" if len(unknown) > 4 else "")
+                     + "): give each an expected_score with its source in the plan, or raise the budget")
+    return "; ".join(parts) + "."
 
 
 def monitoring(plan: Plan, audit: dict[str, Any], pilots: dict[str, dict[str, Any]],
