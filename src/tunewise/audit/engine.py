@@ -231,7 +231,7 @@ def _batches(items: Iterable[Example | Problem], problems: _Problems, progress: 
 
 def _near_scan(path: Path, fmt: str, columns: Columns, acc: _Pass) -> None:
     """Near duplicates among the first ``max_indexed`` examples, in file order (the parallel audit's
-    parent does this while the workers read the whole file); later examples count as not checked."""
+    parent does this after the workers have read the whole file); later examples count as not checked."""
     near = acc.near
     consumed = 0
     for item in scan(path, fmt, columns):

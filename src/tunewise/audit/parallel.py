@@ -5,8 +5,10 @@ as the one-process audit (``engine._Pass``) and returns the compact per-example 
 hashes, line numbers) plus its counters and capped problem lists. The parent puts them together in
 file order, so the report is the one a single process would write: totals and percentiles, exact
 duplicates over the whole file, every problem with its true file:line. Near-duplicate search (bounded
-to the first ``near_dup_limit`` examples in either mode) runs in the parent meanwhile, over the start
-of the file. Memory: workers hold one batch at a time; the parent holds the fixed-size arrays.
+to the first ``near_dup_limit`` examples in either mode) runs in the parent once the workers have
+exited, over the start of the file, so that the workers' memory (each holds its own tokenizer, about
+90 MB for o200k_base) and the LSH index (about 95 MB) are never held at once. Memory: workers hold one
+batch at a time; the parent holds the fixed-size arrays (24 bytes per example with one tokenizer).
 """
 
 from __future__ import annotations
@@ -103,8 +105,6 @@ def run(path: Path, fmt: str, columns: Columns, specs: list[str], acc: Any, prob
     with ProcessPoolExecutor(max_workers=max(1, min(workers, len(ranges))), mp_context=mp.get_context("spawn")) as pool:
         futures = [pool.submit(audit_range, str(path), fmt, columns, tuple(specs), acc.limits, acc.pii, s, e)
                    for s, e in ranges]
-        if near_scan is not None:
-            near_scan()
         offset, lines_done, seen = 0, 0, False
         for fut in futures:  # in file order
             r = fut.result()
@@ -114,6 +114,8 @@ def run(path: Path, fmt: str, columns: Columns, specs: list[str], acc: Any, prob
             lines_done += r["lines"]
             if progress:
                 progress(lines_done)
+    if near_scan is not None:  # after the workers are gone: their memory and the LSH index never add up
+        near_scan()
     if not seen:
         raise BadInputError("file has no records (only blank lines)", where=f"{path}:1",
                             fix="Give a file with at least one example")

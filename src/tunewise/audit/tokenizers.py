@@ -48,13 +48,20 @@ class TokenCounter:
     special_overhead: int = 0  # tokens a model adds around one sequence ([CLS] … [SEP])
     _impl: Any = field(default=None, repr=False)
     _cache: dict[str, int] = field(default_factory=dict, repr=False)
+    _loader: Any = field(default=None, repr=False)  # builds _impl on first use (tiktoken: ~86 MB)
+
+    @property
+    def impl(self) -> Any:
+        if self._impl is None:
+            self._impl = self._loader()
+        return self._impl
 
     def count(self, texts: list[str]) -> list[int]:
         if not texts:
             return []
         if self.kind == "tiktoken":
-            return list(map(len, map(self._impl.encode_ordinary, texts)))
-        return [len(e.ids) for e in self._impl.encode_batch(texts, add_special_tokens=False)]
+            return list(map(len, map(self.impl.encode_ordinary, texts)))
+        return [len(e.ids) for e in self.impl.encode_batch(texts, add_special_tokens=False)]
 
     def count_one_cached(self, text: str) -> int:
         """Count a short, often repeated string (a role, a name) once."""
@@ -79,7 +86,8 @@ def resolve(spec: str) -> TokenCounter:
     if spec in assets.TIKTOKEN_ENCODINGS:
         limit, source = FALLBACK_LIMITS[spec]
         limit, source = _catalog_limit(spec) or (limit, source + " (built-in fallback; no catalog entry)")
-        return TokenCounter(spec, "tiktoken", limit, source, _impl=assets.get_tiktoken(spec))
+        assets.tiktoken_cache()  # checks the offline BPE files now; the encoding loads when first used
+        return TokenCounter(spec, "tiktoken", limit, source, _loader=lambda: assets.get_tiktoken(spec))
     if spec == "minilm":
         return _hf_counter(assets.minilm_dir(), name="minilm")
     path = Path(spec).expanduser()
