@@ -215,7 +215,12 @@ def _runtime(cfg: PilotConfig, *, set_threads: bool = True) -> str:
     import torch
 
     if set_threads:
-        threads = cfg.threads or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+        from tunewise.scale.executor import JOB_THREADS_ENV
+
+        # --threads, else this job's share when an executor runs it (so that two pilots on a 2-core
+        # pool do not each start 2 threads), else every core
+        threads = cfg.threads or os.environ.get(JOB_THREADS_ENV) or (
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
         torch.set_num_threads(max(1, int(threads or 1)))
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(cfg.seed)

@@ -20,6 +20,7 @@ from typing import Any
 from tunewise.errors import BadInputError, did_you_mean, require
 
 EXECUTORS = ("local", "ray", "inline")
+JOB_THREADS_ENV = "TUNEWISE_JOB_THREADS"  # set in a worker to the threads its job may use
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ def _call(ref: str, kwargs: dict[str, Any], threads: int) -> tuple[bool, Any, st
     t0 = time.perf_counter()
     try:
         if threads > 0:
+            # the job's share of the machine; tunewise code that sizes its own thread pool reads it
+            os.environ[JOB_THREADS_ENV] = str(threads)
             try:
                 import torch
 
