@@ -135,3 +135,16 @@ def test_learning_curve_recovers_a_known_power_law() -> None:
     assert unreachable["target"]["answer"].startswith("not reachable by this curve")
     flat = learning_curve.analyse([{"fraction": 1, "seed": 0, "n": 100, "score": 0.7}] * 3, n_full=100)
     assert flat["fit"] is None and "could not be fitted" in flat["note"]
+
+
+def test_learning_curve_interval_reflects_each_points_test_error() -> None:
+    # three noisy points, one seed each (a real pilot's usual case): the interval must not collapse
+    pts = [{"fraction": f, "seed": 0, "n": n, "score": s, "ci_low": s - 0.045, "ci_high": s + 0.045}
+           for f, n, s in ((0.25, 350, 0.750), (0.5, 700, 0.770), (1.0, 1400, 0.709))]
+    r = learning_curve.analyse(pts, n_full=1400, target=0.8, resamples=400)
+    p = r["predictions"]["10x"]
+    assert p["ci_high"] - p["ci_low"] > 0.02 and "test-set standard error" in r["interval"]
+    assert "flat" in r  # no gain predicted: said in words, not only as a number
+    wider = learning_curve.analyse([{**q, "ci_low": q["score"] - 0.09, "ci_high": q["score"] + 0.09} for q in pts],
+                                   n_full=1400, resamples=400)["predictions"]["10x"]
+    assert wider["ci_high"] - wider["ci_low"] > p["ci_high"] - p["ci_low"]  # noisier points, wider interval

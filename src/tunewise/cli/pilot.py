@@ -135,6 +135,8 @@ def render_summary(d: dict[str, Any], console: Any) -> None:
                               + (f" [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" if "ci_low" in v else "")
                               for k, v in lc["predictions"].items())
             console.print(f"learning curve ({lc['metric']} = {f['a']:.3f} - {f['b']:.3f}·n^-{f['c']:.3f}): {preds}")
+            if lc.get("flat"):
+                console.print(f"[yellow]learning curve: {lc['flat']}[/]")
             if lc.get("target"):
                 console.print(f"target {lc['target']['score']}: {lc['target']['answer']}")
         else:

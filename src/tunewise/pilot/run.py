@@ -468,7 +468,9 @@ def _learning_curve(arch: str, sp: splits.Splits, cfg: PilotConfig, kw: dict[str
         for s in range(cfg.seeds):
             seed, n = cfg.seed + s, max(2, int(round(frac * n_full)))
             if frac >= 1.0 and s == 0:
-                points.append({"fraction": frac, "seed": seed, "n": n, "score": ev_main["metrics"][headline]["value"]})
+                m = ev_main["metrics"][headline]
+                points.append({"fraction": frac, "seed": seed, "n": n, "score": m["value"],
+                               "ci_low": m["ci_low"], "ci_high": m["ci_high"]})
             else:
                 todo.append((frac, seed, n))
 

@@ -33,7 +33,8 @@ def curve_point(config: dict[str, Any], fraction: float, seed: int, n: int, max_
         return {**point, "skipped": "a class is missing from this subsample"}
     fitted = R._fit(resolved.arch, sub, sp.labels, cfg, seed, resolved=resolved, device=device, progress=False,
                     label=f"curve {fraction:g} seed {seed}", task=sp.task, max_len=max_len)
-    return {**point, "score": R._evaluate(fitted, sp.test, cfg)["metrics"][headline]["value"]}
+    m = R._evaluate(fitted, sp.test, cfg)["metrics"][headline]
+    return {**point, "score": m["value"], "ci_low": m["ci_low"], "ci_high": m["ci_high"]}
 
 
 def run_points(cfg: PilotConfig, todo: list[tuple[float, int, int]], *, max_len: int | None, headline: str,
