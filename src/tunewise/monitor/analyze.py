@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tunewise.monitor import drift, quality
+from tunewise.monitor import drift, quality, refcache
 from tunewise.monitor.reference import load_reference
 from tunewise.monitor.schema import utcnow
 
@@ -154,7 +154,8 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
     ref_preds = None
     if is_classifier:
         step(f"predicting {len(ref_texts)} reference texts")
-        ref_preds = [p["label"] for p in _batched(predictor.predict, ref_texts)]
+        ref_preds = refcache.cached(run_dir, ref_texts, "predicted-labels",
+                                    lambda: [p["label"] for p in _batched(predictor.predict, ref_texts)])
 
     out_windows = []
     for k in range(windows, 0, -1):
@@ -172,7 +173,7 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
     if embeddings and hasattr(predictor, "encoder_embed"):
         step("embedding drift")
         try:
-            ref_emb = predictor.encoder_embed(ref_texts)
+            ref_emb = refcache.cached(run_dir, ref_texts, "embeddings", lambda: predictor.encoder_embed(ref_texts))
             cur_emb = predictor.encoder_embed(cur_texts) if cur_texts else []
             current["drift"]["embedding"] = drift.embedding_drift(ref_emb, cur_emb, seed=seed,
                                                                   ref_texts=ref_texts, cur_texts=cur_texts)
