@@ -74,6 +74,14 @@ def _f(v: Any, d: int = 1, unit: str = "") -> str:
         return str(v)
 
 
+def _usd(v: Any) -> str:
+    """A stored Decimal spend for a table cell: 4 significant digits (the JSON keeps every digit)."""
+    from decimal import Decimal
+
+    d = Decimal(str(v))
+    return "0" if d == 0 else f"{d:.4g}" if abs(d) < 1000 else f"{d:,.2f}"
+
+
 def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
     from rich.table import Table
 
@@ -81,16 +89,18 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
     console.print(f"[bold]tunewise monitor[/] · model {doc['model']} ({doc['task']}) · store {doc['store']} · "
                   f"reference {doc['reference']['n_used']} of {doc['reference']['n_total']} training texts · "
                   f"{w['count']} window(s) of {w['length_s']:g} s ending {w['end'][:19]}Z", highlight=False, soft_wrap=True)
-    t = Table("start (UTC)", "reqs", "blocked", "p50 ms", "p95 ms", "spend USD", "drifting", "dataset drift",
-              "domain AUC", "accuracy on feedback [95% CI]", title="per window")
+    t = Table(title="per window")
+    for name in ("start UTC", "reqs", "blocked", "p50/p95 ms", "spend USD", "drift (features)", "domain AUC",
+                 "feedback acc. [95% CI]", "fb n"):
+        t.add_column(name, no_wrap=True)
     for win in doc["windows"]:
         dr, q = win["drift"], win["quality"]["feedback"]
         acc = q.get("accuracy")
         t.add_row(win["start"][11:16], str(win["volume"]["requests"]), str(win["volume"]["blocked"]),
-                  _f(win["latency_ms"]["p50"]), _f(win["latency_ms"]["p95"]), win["spend_usd"]["total"],
-                  f"{len(dr['features_drifted'])}/{dr['features_tested']}", _f(dr["dataset_drift"]),
+                  f'{_f(win["latency_ms"]["p50"])} / {_f(win["latency_ms"]["p95"])}', _usd(win["spend_usd"]["total"]),
+                  f"{_f(dr['dataset_drift'])} ({len(dr['features_drifted'])}/{dr['features_tested']})",
                   _f(dr["domain_classifier"].get("statistic"), 3),
-                  f"{acc['value']:.3f} [{acc['ci_low']:.3f}, {acc['ci_high']:.3f}] n={q['n']}" if acc else "–")
+                  f"{acc['value']:.3f} [{acc['ci_low']:.3f}, {acc['ci_high']:.3f}]" if acc else "–", str(q["n"]))
     console.print(t)
     cur = doc["current"]
     ft = Table("feature", "test", "statistic", "p-value", "threshold", "PSI (band)", "drift", title="drift, most recent window")

@@ -134,7 +134,7 @@ def render_summary(d: dict[str, Any], console: Any) -> None:
             preds = "; ".join(f"{k} ({v['n']:,} ex): {v['value']:.3f}"
                               + (f" [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" if "ci_low" in v else "")
                               for k, v in lc["predictions"].items())
-            console.print(f"learning curve ({lc['metric']} = {f['a']:.3f} - {f['b']:.3f}·n^-{f['c']:.3f}): {preds}")
+            console.print(f"learning curve ({lc['metric']} = {f['a']:.3f} - {f['b']:.4g}·n^-{f['c']:.3f}): {preds}")
             if lc.get("flat"):
                 console.print(f"[yellow]learning curve: {lc['flat']}[/]")
             if lc.get("target"):
