@@ -30,7 +30,7 @@ system-deps: ## Debian packages the tests drive: chromium (browser tests), postg
 	@bash scripts/system-deps.sh
 
 test: setup system-deps ## run the whole test suite (real models included)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=25 tests
 
 test-fast: setup ## tests without the slow real-model ones
 	$(BIN)/python -m pytest -q -m "not slow" tests
