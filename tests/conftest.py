@@ -16,6 +16,22 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 BIN = Path(sys.executable).parent
+
+
+def _load_serve_kit() -> None:
+    """tests/serve/kit.py (a real pilot run dir, a real server process, keys, texts) as the module
+    ``tunewise_serve_testkit``, loaded once here so tests/serve, tests/monitor and tests/scale share it."""
+    import importlib.util
+
+    name = "tunewise_serve_testkit"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "serve" / "kit.py")
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[name] = mod
+        spec.loader.exec_module(mod)
+
+
+_load_serve_kit()
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 

@@ -9,7 +9,6 @@ Bounded: 640 requests at concurrency 16 in total; a throwaway PostgreSQL cluster
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
 import subprocess
@@ -21,25 +20,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+import tunewise_serve_testkit as kit  # loaded by tests/conftest.py
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 N_REQUESTS = 640
 CONCURRENCY = 16
 SERVE_ARGS = ("--rate", "100000", "--burst", "100000", "--batch-size", "32", "--batch-wait-ms", "4")
-
-
-def _kit():
-    name = "tunewise_serve_testkit"   # the same module name tests/serve and tests/monitor load it under
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "serve" / "kit.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-kit = _kit()
 
 
 @pytest.fixture(scope="module")

@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def _kit():
-    name = "tunewise_serve_testkit"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parent / "kit.py")
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules[name] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules[name]
-
-
-kit = _kit()
+import tunewise_serve_testkit as kit  # noqa: E402 - loaded by tests/conftest.py
 
 
 @pytest.fixture(scope="session")
