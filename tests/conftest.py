@@ -169,3 +169,16 @@ def tiny_run(tmp_path_factory) -> TinyRun:
     assert result.code == 0, result.output
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     return TinyRun(d, plan, out, result, report)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> dict:
+    """Launch options for the Debian chromium that Playwright drives (skips when it is not installed)."""
+    import shutil
+
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("chromium is not installed (make system-deps)")
+    return {"executable_path": path,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--no-first-run"]}

@@ -3,26 +3,19 @@ frontier shows every candidate; a screenshot is kept in test-artifacts/."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
-
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make system-deps)")
-def test_report_renders_offline_in_chromium(tiny_run, artifacts_dir) -> None:
+def test_report_renders_offline_in_chromium(tiny_run, artifacts_dir, chromium) -> None:
     from playwright.sync_api import sync_playwright
 
     url = (tiny_run.out / "report.html").resolve().as_uri()
     errors: list[str] = []
     requests: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(**chromium)
         page = browser.new_page(viewport={"width": 1280, "height": 1600})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))

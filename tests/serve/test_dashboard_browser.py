@@ -4,7 +4,6 @@ beyond the server itself; a screenshot is kept in test-artifacts/."""
 
 from __future__ import annotations
 
-import shutil
 from urllib.parse import urlparse
 
 import httpx
@@ -14,13 +13,8 @@ from tunewise_serve_testkit import bbc_texts, make_key, rt_texts  # noqa: E402 -
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 
-
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (make system-deps)")
-def test_dashboard_signs_in_and_draws_the_store(server, server_db, run_dir, cli, artifacts_dir) -> None:
+def test_dashboard_signs_in_and_draws_the_store(server, server_db, run_dir, cli, artifacts_dir, chromium) -> None:
     from playwright.sync_api import sync_playwright
 
     from tunewise.monitor import open_store
@@ -45,7 +39,7 @@ def test_dashboard_signs_in_and_draws_the_store(server, server_db, run_dir, cli,
     foreign: list[str] = []
     host = urlparse(server.url).netloc
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(**chromium)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))
