@@ -36,7 +36,8 @@ def monitor(
 
     length = parse_window(window)
     if not 1 <= windows <= 500:
-        raise BadInputError(f"--windows must be in 1..500 (got {windows})")
+        raise BadInputError(f"--windows must be in 1..500 (got {windows})", where="--windows",
+                            fix="Give a whole number of windows from 1 to 500")
     end_dt = None
     if end:
         try:

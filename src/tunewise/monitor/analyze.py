@@ -139,6 +139,11 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
         if progress is not None:
             progress(msg)
 
+    if windows < 1:
+        from tunewise.errors import BadInputError
+
+        raise BadInputError(f"windows must be at least 1 (got {windows})", where="windows",
+                            fix="Ask for one or more windows")
     run_dir = Path(run_dir)
     end = end or utcnow()
     step("loading the reference and the model")
@@ -161,15 +166,14 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
     for k in range(windows, 0, -1):
         w_start, w_end = end - k * window, end - (k - 1) * window
         step(f"window {w_start:%H:%M}-{w_end:%H:%M}")
-        rows = store.fetch_requests(start=w_start, end=w_end)
+        rows = store.fetch_requests(start=w_start, end=w_end)   # the last window's rows are used below too
         summary: dict[str, Any] = {"start": w_start, "end": w_end, **operational_summary(store, w_start, w_end)}
         summary["drift"] = drift_for(ref_texts, ref_table, ref_preds, rows, feats, seed=seed)
         summary["quality"] = quality_summary(rows, bootstrap=bootstrap)
         out_windows.append(summary)
 
     current = out_windows[-1]
-    cur_texts = [r["input_redacted"] for r in store.fetch_requests(start=current["start"], end=current["end"])
-                 if r["status"] == 200]
+    cur_texts = [r["input_redacted"] for r in rows if r["status"] == 200]
     if embeddings and hasattr(predictor, "encoder_embed"):
         step("embedding drift")
         try:
