@@ -99,3 +99,22 @@ def test_any_text_counts_like_tiktoken(tmp_path_factory, o200k, texts):
     assert d["examples"] == len(valid)
     assert d["tokens"]["o200k_base"]["input"]["total"] == sum(len(o200k.encode_ordinary(t)) for t in valid)
     assert d["tokens"]["o200k_base"]["output"]["total"] == len(o200k.encode("x")) * len(valid)
+
+
+def test_repeated_texts_are_counted_once_and_the_cache_stays_bounded(o200k, monkeypatch):
+    from tunewise.audit import tokenizers
+
+    c = tokenizers.resolve("o200k_base")
+    system = "You are a careful film critic. Answer fresh or rotten."
+    texts = [system, "a warm, funny film", system, "dull", system, "x" * 5000]
+    encoded: list[str] = []
+    real = c._encode_counts
+    monkeypatch.setattr(c, "_encode_counts", lambda ts: (encoded.extend(ts), real(ts))[1])
+    assert c.count(texts) == [len(o200k.encode_ordinary(t)) for t in texts]
+    assert encoded.count(system) == 1
+    assert c.count([system, "dull"]) == [len(o200k.encode_ordinary(system)), len(o200k.encode_ordinary("dull"))]
+    assert encoded.count(system) == 1                     # the second call used the cache
+    assert "x" * 5000 not in c._cache                      # long texts are not kept
+    monkeypatch.setattr(tokenizers, "CACHE_TOTAL_CHARS", 100)
+    c.count([f"text number {i}" for i in range(50)])
+    assert c._cached_chars <= 100 and sum(map(len, c._cache)) == c._cached_chars

@@ -9,7 +9,8 @@ the cookbook does not cover (an approximation, stated in docs/audit-schema.md).
 
 Speed: on the 2-core machine this was built on, ``Encoding.encode_ordinary_batch`` (a thread pool
 with one future per text) was 4-5x slower than a plain ``map`` over ``encode_ordinary`` for short
-texts (benchmarks/audit.md), so counters map over ``encode_ordinary``; the counts are tiktoken's own.
+texts (benchmarks/README.md), so counters map over ``encode_ordinary``; the counts are tiktoken's own.
+Texts are encoded once per call and short repeated ones are cached (see ``CACHE_TEXT_CHARS``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ from tunewise.errors import BadInputError, did_you_mean
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
+# Texts up to this many characters are remembered with their count (repeated system prompts and
+# instructions are common in chat training data); the cache is emptied when it would hold more
+# characters or entries than these, so it stays under ~10 MB per process whatever the file size.
+CACHE_TEXT_CHARS = 4_096
+CACHE_TOTAL_CHARS = 2_000_000
+CACHE_ENTRIES = 40_000
 
 # Fallback context limits when tunewise.catalog has none. Source: OpenAI fine-tuning guide, "Token
 # limits" (recorded in the shared reference prices.md): training examples longer than this are
@@ -48,6 +55,7 @@ class TokenCounter:
     special_overhead: int = 0  # tokens a model adds around one sequence ([CLS] … [SEP])
     _impl: Any = field(default=None, repr=False)
     _cache: dict[str, int] = field(default_factory=dict, repr=False)
+    _cached_chars: int = field(default=0, repr=False)
     _loader: Any = field(default=None, repr=False)  # builds _impl on first use (tiktoken: ~86 MB)
 
     @property
@@ -57,20 +65,36 @@ class TokenCounter:
         return self._impl
 
     def count(self, texts: list[str]) -> list[int]:
+        """Token counts of ``texts``, each text encoded once: repeats within the call and short texts
+        seen before (a system prompt in every example, role names) come from a bounded cache."""
         if not texts:
             return []
+        cache = self._cache
+        out = [cache.get(t) for t in texts]
+        missing = [i for i, n in enumerate(out) if n is None]
+        if missing:
+            todo = list(dict.fromkeys(texts[i] for i in missing))
+            fresh = dict(zip(todo, self._encode_counts(todo), strict=True))
+            for i in missing:
+                out[i] = fresh[texts[i]]
+            for t, n in fresh.items():
+                if len(t) <= CACHE_TEXT_CHARS:
+                    if self._cached_chars + len(t) > CACHE_TOTAL_CHARS or len(cache) >= CACHE_ENTRIES:
+                        cache.clear()
+                        self._cached_chars = 0
+                    cache[t] = n
+                    self._cached_chars += len(t)
+        return out  # type: ignore[return-value]
+
+    def _encode_counts(self, texts: list[str]) -> list[int]:
         if self.kind == "tiktoken":
             return list(map(len, map(self.impl.encode_ordinary, texts)))
         return [len(e.ids) for e in self.impl.encode_batch(texts, add_special_tokens=False)]
 
     def count_one_cached(self, text: str) -> int:
-        """Count a short, often repeated string (a role, a name) once."""
+        """Count a short, often repeated string (a role, a name)."""
         n = self._cache.get(text)
-        if n is None:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            n = self._cache[text] = self.count([text])[0]
-        return n
+        return n if n is not None else self.count([text])[0]
 
     @property
     def cookbook_overheads(self) -> bool:
