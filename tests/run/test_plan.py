@@ -78,6 +78,11 @@ def test_init_then_validate_round_trip(cli, plan_dir: Path) -> None:
     # init never overwrites silently
     again = cli("plan", "init", out)
     assert again.code == 2 and "already exists" in again.stderr and "Traceback" not in again.output
+    # --test "" leaves the test file out: the pilots split train (seeded)
+    split = plan_dir / "split.yaml"
+    assert cli("plan", "init", split, "--train", "train.jsonl", "--test", "").code == 0
+    assert "  # test: " in split.read_text()
+    assert load_plan(split).plan.data.test is None and cli("plan", "validate", split).code == 0
 
 
 def test_bundled_demo_plan_is_valid(tmp_path: Path, rt_small: Path) -> None:

@@ -42,7 +42,7 @@ def validate_cmd(
 def init_cmd(
     out: Annotated[Path, typer.Argument(help="where to write the commented plan template")],
     train: Annotated[str, typer.Option(help="training data path to put in the template")] = "train.jsonl",
-    test: Annotated[str | None, typer.Option(help="held-out test data path (omit for a seeded split)")] = "test.jsonl",
+    test: Annotated[str | None, typer.Option(help="held-out test data path (\"\" for a seeded split of train)")] = "test.jsonl",
     force: Annotated[bool, typer.Option(help="overwrite OUT if it exists")] = False,
 ) -> None:
     """Write a commented plan template to OUT (never overwrites without --force)."""

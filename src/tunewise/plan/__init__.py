@@ -17,7 +17,7 @@ def template_text(train: str = "train.jsonl", test: str | None = "test.jsonl") -
     """The commented plan template; ``train``/``test`` fill its data paths."""
     text = resources.files("tunewise.plan").joinpath("template.yaml").read_text(encoding="utf-8")
     text = text.replace("train: train.jsonl", f"train: {train}")
-    if test is None:
+    if not test:  # None or "" (`--test ""`): a seeded split of train
         text = text.replace("  test: test.jsonl", "  # test: test.jsonl")
     else:
         text = text.replace("test: test.jsonl", f"test: {test}")
