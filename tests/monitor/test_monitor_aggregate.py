@@ -2,7 +2,7 @@
 SQLite and on PostgreSQL (the `store` fixture is parametrized).
 
 Percentiles: the store's definition is numpy's default linear method (= Postgres percentile_cont); the
-Python reference here is `tunewise.monitor.analyze.percentiles` (numpy), compared within a relative
+Python reference here is `percentiles` below (numpy), compared within a relative
 1e-9 (floating-point rounding of the interpolation; a wrong rank is off by far more). Counts and money
 are compared exactly, money also by its string (what the JSON carries).
 """
@@ -18,11 +18,23 @@ from typing import Any
 
 import pytest
 
-from tunewise.monitor.analyze import operational_summary, percentiles
+from tunewise.monitor.analyze import operational_summary
 from tunewise.monitor.quality import wilson
 from tunewise.monitor.timeseries import dashboard_data
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def percentiles(values: list[float]) -> dict[str, Any]:
+    """The in-Python reference for the store's SQL percentiles (numpy's linear method)."""
+    import numpy as np
+
+    if not values:
+        return {"n": 0, "p50": None, "p90": None, "p95": None, "p99": None, "mean": None}
+    a = np.asarray(values, dtype=float)
+    p = np.percentile(a, [50, 90, 95, 99])
+    return {"n": len(a), "p50": float(p[0]), "p90": float(p[1]), "p95": float(p[2]), "p99": float(p[3]),
+            "mean": float(a.mean())}
 SPAN = timedelta(hours=2)
 GAP = (2400.0, 3600.0)      # seconds after T0 with no traffic at all: empty buckets
 N = 3000

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tunewise.monitor import drift, quality, refcache
+from tunewise.monitor.aggregate import QUANTILES
 from tunewise.monitor.reference import load_reference
 from tunewise.monitor.schema import utcnow
 
@@ -34,29 +35,14 @@ def parse_window(text: str) -> timedelta:
     return timedelta(seconds=float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)])
 
 
-def percentiles(values: list[float]) -> dict[str, Any]:
-    """The in-Python reference for the store's SQL percentiles (numpy's linear method)."""
-    import numpy as np
-
-    if not values:
-        return {"n": 0, "p50": None, "p90": None, "p95": None, "p99": None, "mean": None}
-    a = np.asarray(values, dtype=float)
-    p = np.percentile(a, [50, 90, 95, 99])
-    return {"n": len(a), "p50": float(p[0]), "p90": float(p[1]), "p95": float(p[2]), "p99": float(p[3]),
-            "mean": float(a.mean())}
-
-
-_SUMMARY_QUANTILES = (0.5, 0.9, 0.95, 0.99)   # the keys of `percentiles` above
-
-
 def operational_summary(store: Any, start: datetime, end: datetime) -> dict[str, Any]:
     """Volume, status, guardrails, latency and spend for the window ``[start, end)`` (no model needed).
 
     Every figure is aggregated by the store's database (``Store.bucket_series`` and
-    ``Store.guardrail_counts``); no request row is loaded. Percentiles are the linear definition of
-    ``percentiles`` above (numpy's default, Postgres' percentile_cont), over served requests."""
+    ``Store.guardrail_counts``); no request row is loaded. Percentiles (p50/p90/p95/p99) are the linear
+    definition (numpy's default, Postgres' percentile_cont), over served requests."""
     window = end - start
-    agg = store.bucket_series(start=start, end=end, buckets=1, quantiles=_SUMMARY_QUANTILES,
+    agg = store.bucket_series(start=start, end=end, buckets=1, quantiles=QUANTILES,
                               timings=("latency_ms", "model_ms"))
     t = agg.total
     cost, n = t.spend_usd, t.requests

@@ -151,14 +151,15 @@ class Store:
 
     # ---- aggregates (computed by the database; see tunewise.monitor.aggregate) -------------
     def bucket_series(self, *, start: datetime, end: datetime, buckets: int = 1,
-                      quantiles: Sequence[float] = (0.5, 0.9, 0.95, 0.99),
+                      quantiles: Sequence[float] | None = None,
                       timings: Sequence[str] = ("latency_ms",)) -> Any:
         """Per-bucket counts, exact spend, tokens, feedback accuracy counts and percentiles of
         ``timings`` ("latency_ms", "model_ms") for ``[start, end)`` split into ``buckets`` equal buckets,
         by SQL GROUP BY (no request row is loaded). Returns an ``aggregate.Series``."""
-        from tunewise.monitor.aggregate import bucket_series
+        from tunewise.monitor.aggregate import QUANTILES, bucket_series
 
-        return bucket_series(self.engine, start=start, end=end, count=buckets, quantiles=quantiles, timings=timings)
+        return bucket_series(self.engine, start=start, end=end, count=buckets, quantiles=quantiles or QUANTILES,
+                             timings=timings)
 
     def guardrail_counts(self, *, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
         """``{"by_action": {...}, "by_rule": {...}}`` for requests in ``[start, end)``, counted in SQL."""
