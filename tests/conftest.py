@@ -117,7 +117,7 @@ candidates:
     kind: local
     model: minilm
     method: full
-    serve: {gpu: l4@runpod}
+    serve: {cpu: aws/c7i.large}
   - id: mini-ft
     kind: api-finetune
     provider: openai

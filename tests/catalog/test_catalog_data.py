@@ -58,8 +58,15 @@ def test_every_price_refers_to_something_defined(catalog):
     for p in catalog.prices:
         if p.kind == "gpu-hour":
             assert p.model in catalog.gpus, f"{p.id}: unknown GPU"
+        elif p.kind == "instance-hour":  # a CPU instance type describes itself (vCPUs, memory)
+            assert p.vcpus and p.memory_gb and p.cpu_arch, f"{p.id}: CPU instance without its shape"
         elif not p.model.startswith("upto-"):
             assert p.model in catalog.providers[p.provider].models, f"{p.id}: model not declared"
+
+
+def test_cpu_instances_at_three_hosts_at_least(catalog):
+    hosts = {p.provider for p in catalog.hourly_offers("instance-hour")}
+    assert {"aws", "gcp"} <= hosts and len(hosts) >= 3, hosts
 
 
 def test_gpus_on_at_least_two_markets(catalog):

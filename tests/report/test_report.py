@@ -10,7 +10,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # uses the shared real tiny run
 
-SECTIONS = ("summary", "frontier", "candidates", "tco", "learning-curve", "per-class", "latency", "audit",
+SECTIONS = ("summary", "verdict", "frontier", "candidates", "unknown-quality", "serving", "tco", "learning-curve", "per-class", "latency", "audit",
             "sensitivity", "prices", "assumptions", "monitoring", "run")
 
 
@@ -48,6 +48,28 @@ def test_figures_are_marked_and_unknowns_say_so(tiny_run, html: str) -> None:
     rec = tiny_run.report["decision"]["recommended"]
     assert tiny_run.report["summary"]["recommendation"] in html
     assert f'data-candidate="{rec}" class="recommended' in html
+
+
+def test_verdict_rule_and_deciding_figures_are_shown(tiny_run, html: str) -> None:
+    import html as h
+
+    text = h.unescape(html)
+    v = tiny_run.report["decision"]["verdict"]
+    word = {"do-not-fine-tune": "do not fine-tune", "fine-tune": "fine-tune"}[v["verdict"]]
+    verdict = text[text.index('id="verdict"'):text.index('id="frontier"')]
+    assert word in verdict and v["headline"] in verdict
+    assert "The decision rule:" in verdict and "equivalence margin" in verdict
+    for reason in v["reasons"]:
+        assert reason in text
+    for cid, c in v["comparisons"].items():  # each paired difference, in points, in the candidates table
+        row = text[text.index(f'data-candidate="{cid}"'):]
+        assert f"{c['diff'] * 100:+.1f} pts" in row[:row.index("</tr>")]
+    serving = text[text.index('id="serving"'):text.index('id="tco"')]
+    for cid in ("tfidf", "minilm"):
+        chosen = tiny_run.report["estimates"]["candidates"][cid]["serving"]["chosen"]
+        assert chosen["label"] in serving
+    md = (tiny_run.out / "summary.md").read_text(encoding="utf-8")
+    assert v["headline"] in md and "Rule:" in md
 
 
 def test_every_price_shows_date_and_source(tiny_run, html: str) -> None:

@@ -129,6 +129,20 @@ BAD = [
     ("baseline not prompting", lambda t: t.replace("horizon_months: 6", "horizon_months: 6\nbaseline: mini-ft"),
      "baseline: mini-ft", "not a prompting baseline"),
     ("bad yaml", lambda t: t.replace("  metric: macro_f1", "  metric: [macro_f1"), None, "malformed plan YAML"),
+    ("traffic of 0", lambda t: t.replace("requests_per_month: 1000", "requests_per_month: 0"),
+     "requests_per_month: 0", "greater than 0"),
+    ("peak factor below 1", lambda t: t.replace("requests_per_month: 1000", "requests_per_month: 1000\n  peak_factor: 0.5"),
+     "peak_factor: 0.5", "greater than or equal to 1"),
+    ("impossible latency objective", lambda t: t.replace("horizon_months: 6", "horizon_months: 6\nserving:\n  latency_p95_ms: 0"),
+     "latency_p95_ms: 0", "greater than or equal to 1"),
+    ("serve pins two offers", lambda t: t.replace("    method: baseline", "    method: baseline\n    serve: {gpu: l4@runpod, cpu: aws/c7i.large}"),
+     "serve: {gpu", "either 'gpu: ID@OFFER' or 'cpu: PROVIDER/INSTANCE'"),
+    ("unknown CPU instance", lambda t: t.replace("    method: baseline", "    method: baseline\n    serve: {cpu: aws/c7i.larg}"),
+     "serve: {cpu", "Did you mean 'aws/c7i.large'"),
+    ("floor pinned on a GPU", lambda t: t.replace("    method: baseline", "    method: baseline\n    serve: {gpu: l4@runpod}"),
+     "serve: {gpu", "runs on CPUs only"),
+    ("equivalence margin out of range", lambda t: t.replace("horizon_months: 6", "horizon_months: 6\ndecision:\n  equivalence_margin: 2"),
+     "equivalence_margin: 2", "less than or equal to 0.5"),
 ]
 
 

@@ -62,17 +62,16 @@ def test_report_json_quality_is_measured_or_user_given_never_invented(tiny_run) 
 def test_report_json_costs_are_decimal_ranges_with_dated_sourced_prices(tiny_run) -> None:
     rep = tiny_run.report
     rows = {c["id"]: c for c in rep["decision"]["candidates"]}
-    assert rows["tfidf"]["cost"]["status"] == "not-priced"  # no serve offer: no cost invented
-    for cid in ("minilm", "mini-ft", "nano-ft", "llama-lora", "gpt4o-prompt"):
+    for cid in ("tfidf", "minilm", "mini-ft", "nano-ft", "llama-lora", "gpt4o-prompt"):
         cost = rows[cid]["cost"]
-        assert cost["status"] == "ok" and cost["provenance"] == "estimated"
+        assert cost["status"] == "ok" and cost["provenance"] == "estimated", (cid, cost)
         for key in ("training_usd", "monthly_usd", "tco_usd"):
             low, exp, high = (Decimal(cost[key][k]) for k in ("low", "expected", "high"))
             assert low <= exp <= high
         series = rep["estimates"]["candidates"][cid]["series"]
         assert [p["month"] for p in series] == list(range(0, 7))
         assert Decimal(series[-1]["expected"]) == Decimal(cost["tco_usd"]["expected"])
-        assert all(Decimal(a["expected"]) <= Decimal(b["expected"]) for a, b in zip(series, series[1:]))
+        assert all(Decimal(a[k]) <= Decimal(b[k]) for a, b in zip(series, series[1:]) for k in ("low", "expected", "high"))
     prices = rep["estimates"]["prices"]
     assert prices
     for p in prices.values():
@@ -80,23 +79,60 @@ def test_report_json_costs_are_decimal_ranges_with_dated_sourced_prices(tiny_run
         assert Decimal(p["usd"]) > 0
     # the sensitivity scenarios all exist and traffic x10 never makes an API candidate cheaper
     sens = {s["id"]: s for s in rep["sensitivity"]}
-    assert set(sens) == {"traffic-x10", "prices-50", "mfu-low", "mfu-high"}
+    assert set(sens) == {"traffic-x10", "traffic-div10", "prices-50", "mfu-low", "mfu-high"}
     assert Decimal(sens["traffic-x10"]["tco_usd"]["mini-ft"]) > Decimal(rows["mini-ft"]["cost"]["tco_usd"]["expected"])
+    assert Decimal(sens["traffic-div10"]["tco_usd"]["mini-ft"]) < Decimal(rows["mini-ft"]["cost"]["tco_usd"]["expected"])
     assert Decimal(sens["prices-50"]["tco_usd"]["mini-ft"]) < Decimal(rows["mini-ft"]["cost"]["tco_usd"]["expected"])
+
+
+def test_local_pilots_are_priced_as_deployed_from_their_measurement(tiny_run) -> None:
+    est = tiny_run.report["estimates"]["candidates"]
+    pilots = tiny_run.report["pilots"]
+    # the floor: no offer in the plan, so the cheapest CPU instance that meets the latency objective
+    floor = est["tfidf"]["serving"]
+    assert not floor["pinned"] and floor["chosen"]["kind"] == "cpu" and floor["chosen"]["feasible"]
+    horizon = [Decimal(o["horizon_usd"]["expected"]) for o in floor["offers"]]
+    assert horizon == sorted(horizon) and floor["offers"][0]["offer"] == floor["chosen"]["offer"]
+    assert not any(o["kind"] == "gpu" for o in floor["offers"])  # a scikit-learn pipeline needs no GPU
+    # the measurement it was sized from is the pilot's own
+    m = floor["measurement"]
+    assert Decimal(m["latency_p95_ms"]) == Decimal(str(pilots["tfidf"]["latency_ms"]["p95"]))
+    assert m["threads"] == pilots["tfidf"]["hardware"]["threads"]
+    # MiniLM pinned on a CPU instance by the plan: one c7i.large all month, tens of dollars, not hundreds
+    mini = est["minilm"]["serving"]
+    assert mini["pinned"] and mini["chosen"]["label"].startswith("aws/c7i.large")
+    assert mini["chosen"]["instances"]["expected"] == "1"
+    monthly = Decimal(est["minilm"]["monthly_usd"]["expected"])
+    assert monthly == (Decimal("0.08925") * 730).quantize(Decimal("0.0001"))
+    assert Decimal(mini["chosen"]["latency_p95_ms"]) <= 500
+    assert any("training:" in a and "measured" in a for a in est["minilm"]["assumptions"])
 
 
 def test_recommendation_follows_the_stated_rule(tiny_run) -> None:
     rep = tiny_run.report
+    d = rep["decision"]
+    v = d["verdict"]
+    rows = {c["id"]: c for c in d["candidates"]}
+    eligible = [cid for cid, c in rows.items() if c["quality"]["provenance"] == "measured"
+                and c["cost"]["status"] == "ok" and c["budget"]["fits"] is not False]
+    assert sorted(v["eligible"]) == sorted(eligible)
+    best = max(eligible, key=lambda c: rows[c]["quality"]["value"])
+    assert v["best"] == best
     target = float(rep["plan"]["task"]["target"])
-    eligible = [c for c in rep["decision"]["candidates"]
-                if c["cost"]["status"] == "ok" and c["budget"]["fits"] is not False
-                and c["quality"]["value"] is not None and c["quality"]["value"] >= target]
-    assert eligible  # the tiny plan's user-given nano-ft score reaches the target
-    best = min(eligible, key=lambda c: Decimal(c["cost"]["tco_usd"]["expected"]))
-    assert rep["decision"]["recommended"] == best["id"]
-    assert best["label"] in rep["summary"]["recommendation"]
-    pareto = set(rep["decision"]["pareto"])
-    known = [c for c in rep["decision"]["candidates"] if c["cost"]["status"] == "ok" and c["quality"]["value"] is not None]
+    qset = {best} | {c for c, cmp in v["comparisons"].items() if cmp["ci_high"] >= -v["margin"]} \
+        | {c for c in eligible if rows[c]["quality"]["value"] >= target}
+    assert set(v["quality_set"]) == qset
+    rec = min(qset, key=lambda c: (Decimal(rows[c]["cost"]["tco_usd"]["expected"]), -rows[c]["quality"]["value"]))
+    assert d["recommended"] == rec
+    assert v["verdict"] == ("fine-tune" if rows[rec]["trains"] else "do-not-fine-tune")
+    assert rows[rec]["label"] in rep["summary"]["recommendation"]
+    assert rep["summary"]["recommendation"].startswith("Fine-tune" if rows[rec]["trains"] else "Do not fine-tune")
+    # unknown-quality candidates are ranked on cost only, apart, never in the comparison
+    unknown = {u["id"] for u in v["unknown_quality"]}
+    assert unknown == {"mini-ft", "nano-ft", "llama-lora", "gpt4o-prompt"}
+    assert not unknown & set(v["comparisons"]) and not unknown & set(v["quality_set"])
+    pareto = set(d["pareto"])
+    known = [c for c in d["candidates"] if c["cost"]["status"] == "ok" and c["quality"]["value"] is not None]
     for c in known:  # a Pareto member is dominated by nobody
         dominated = any(Decimal(o["cost"]["tco_usd"]["expected"]) <= Decimal(c["cost"]["tco_usd"]["expected"])
                         and o["quality"]["value"] >= c["quality"]["value"] and o["id"] != c["id"]

@@ -38,6 +38,9 @@ class Price(BaseModel):
     objective: str | None = None
     method: str | None = None
     instance: str | None = None
+    vcpus: int | None = None
+    memory_gb: Decimal | None = None
+    cpu_arch: str | None = None
     note: str = ""
     origin: str = ""
     user: bool = False
@@ -222,6 +225,22 @@ class Catalog:
         day = as_of or self.as_of
         return sorted((p for p in self._in_force(day) if p.kind == "gpu-hour" and p.model == gpu_id),
                       key=lambda p: p.id)
+
+    def hourly_offers(self, kind: str, as_of: date | None = None) -> list[Price]:
+        """Every ``gpu-hour`` or ``instance-hour`` price in force on ``as_of`` (default: the catalog date)."""
+        day = as_of or self.as_of
+        return sorted((p for p in self._in_force(day) if p.kind == kind), key=lambda p: p.id)
+
+    def cpu_instance(self, ref: str, *, as_of: date | None = None) -> Price:
+        """The hourly price of a CPU instance named ``provider/instance`` (e.g. 'aws/c7i.large')."""
+        offers = self.hourly_offers("instance-hour", as_of)
+        names = [f"{p.provider}/{p.model}" for p in offers]
+        for p, name in zip(offers, names):
+            if name == ref:
+                return p
+        raise BadInputError(f"no CPU instance '{ref}' in force on {as_of or self.as_of}",
+                            why="the catalog has no such instance-hour price",
+                            fix=did_you_mean(ref, names) + ". Add one with --catalog-file (kind instance-hour)")
 
     def gpu_offer(self, gpu_id: str, offer: str, *, as_of: date | None = None) -> Price:
         """Hourly price of ``gpu_id`` at ``offer`` ('runpod', 'runpod-spot', 'aws-capacity-block')."""

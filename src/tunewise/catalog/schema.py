@@ -27,9 +27,10 @@ INFERENCE_KINDS = (
 )
 FEE_KINDS = ("job-minimum", "hosting-hour", "storage-month")
 GPU_KINDS = ("gpu-hour",)
-KINDS = TRAINING_KINDS + INFERENCE_KINDS + FEE_KINDS + GPU_KINDS
+CPU_KINDS = ("instance-hour",)  # a whole CPU-only instance (vCPUs + memory), billed per hour it is up
+KINDS = TRAINING_KINDS + INFERENCE_KINDS + FEE_KINDS + GPU_KINDS + CPU_KINDS
 KIND_GROUPS = {"training": TRAINING_KINDS, "inference": INFERENCE_KINDS, "fee": FEE_KINDS,
-               "gpu": GPU_KINDS}
+               "gpu": GPU_KINDS, "cpu": CPU_KINDS}
 
 # The one unit each kind is priced in; files must say it, so a reader never has to guess.
 UNIT_OF_KIND = {
@@ -39,6 +40,7 @@ UNIT_OF_KIND = {
     "hosting-hour": "deployment hour",
     "storage-month": "model-month",
     "gpu-hour": "GPU-hour",
+    "instance-hour": "instance-hour",
 }
 
 Kind = Literal[KINDS]  # type: ignore[valid-type]
@@ -102,6 +104,10 @@ class PriceEntry(_Strict):
     objective: Literal["sft", "dpo", "rft"] | None = None
     method: Literal["lora", "full"] | None = None
     instance: str | None = None
+    # CPU instances (kind instance-hour): what one instance holds; ``model`` is the instance type
+    vcpus: int | None = Field(None, gt=0, le=1024)
+    memory_gb: PositiveDecimal | None = None
+    cpu_arch: Literal["x86_64", "arm64"] | None = None
     note: str = ""
 
     @model_validator(mode="after")
@@ -111,8 +117,15 @@ class PriceEntry(_Strict):
             raise ValueError(f"unit for kind '{self.kind}' must be '{want}', got '{self.unit}'")
         if self.effective_until is not None and self.effective_until <= self.effective_from:
             raise ValueError("effective_until must be after effective_from")
-        if (self.kind == "gpu-hour") != (self.market is not None):
-            raise ValueError("'market' is required for gpu-hour prices and only for them")
+        hourly = self.kind in GPU_KINDS + CPU_KINDS
+        if hourly != (self.market is not None):
+            raise ValueError("'market' is required for gpu-hour and instance-hour prices and only for them")
+        cpu = self.kind in CPU_KINDS
+        for name in ("vcpus", "memory_gb", "cpu_arch"):
+            if cpu and getattr(self, name) is None:
+                raise ValueError(f"'{name}' is required for instance-hour prices (what one instance holds)")
+            if not cpu and getattr(self, name) is not None:
+                raise ValueError(f"'{name}' only applies to instance-hour prices")
         return self
 
     @property

@@ -10,7 +10,8 @@ from tunewise.estimate._ledger import Ledger
 from tunewise.estimate._priced import Priced
 from tunewise.estimate.api import price_api_finetune
 from tunewise.estimate.candidate import Candidate
-from tunewise.estimate.models import Calibration, Estimate, Horizon, Traffic
+from tunewise.estimate.local import LocalMeasurement, price_local
+from tunewise.estimate.models import Calibration, Estimate, Horizon, ServingPolicy, Traffic
 from tunewise.estimate.prompting import price_prompting
 from tunewise.estimate.ranges import Range
 from tunewise.estimate.selfhost import price_selfhost
@@ -21,7 +22,8 @@ from tunewise.estimate.workload import Workload
 def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic: Traffic,
              horizon: Horizon | None = None, *, catalog: Catalog,
              calibrations: Sequence[Calibration | dict] | None = None,
-             baseline: str | None = None) -> list[Estimate]:
+             baseline: str | None = None, measurements: dict[str, LocalMeasurement] | None = None,
+             serving: ServingPolicy | None = None) -> list[Estimate]:
     """Price each candidate; return estimates in the order given, each with its rank.
 
     ``baseline`` is the id of the prompting candidate to compare against (default: the first
@@ -38,6 +40,7 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
     if dup:
         raise BadInputError(f"candidate listed twice: {', '.join(dup)}", fix="Give each candidate once")
     cals = [_calibration(c, i) for i, c in enumerate(calibrations or [])]
+    serving = serving or ServingPolicy()
 
     priced: list[tuple[Candidate, Priced, Ledger]] = []
     for c in cands:
@@ -46,6 +49,13 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
             p = price_api_finetune(c, workload, traffic, catalog, ledger)
         elif c.kind == "selfhost":
             p = price_selfhost(c, workload, traffic, catalog, ledger, cals)
+        elif c.kind == "local":
+            meas = (measurements or {}).get(c.id)
+            if meas is None:
+                raise BadInputError(f"local candidate '{c.id}' has no measurement to price it from",
+                                    fix="Local candidates are priced by `tunewise run` from their pilot")
+            p = price_local(c, meas, traffic, catalog, ledger, peak_factor=serving.peak_factor,
+                            latency_p95_ms=serving.latency_p95_ms, months=horizon.months)
         else:
             p = price_prompting(c, workload, traffic, catalog, ledger)
         priced.append((c, p, ledger))
@@ -61,6 +71,9 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
             est.parts = parts
             est.monthly_series_usd = series
             est.train_usd = p.train if p.train is not None else Range.zero()
+            est.month_ranges = [sum(month_costs(p, traffic, m).values(), Range.zero())
+                                for m in range(1, horizon.months + 1)]
+            est.retrain_months = horizon.retrain_months() if p.train is not None else []
             first = month_costs(p, traffic, 1)
             est.monthly_usd = sum(first.values(), Range.zero()) if first else Range.zero()
             est.tco_usd = add_up(parts)

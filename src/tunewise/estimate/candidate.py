@@ -13,8 +13,9 @@ from tunewise.errors import BadInputError, did_you_mean
 from tunewise.estimate.grammar import GRAMMAR  # noqa: E402 - re-exported
 
 
-Kind = Literal["api-finetune", "selfhost", "prompting"]
-KINDS: tuple[str, ...] = ("api-finetune", "selfhost", "prompting")
+Kind = Literal["api-finetune", "selfhost", "prompting", "local"]
+KINDS: tuple[str, ...] = ("api-finetune", "selfhost", "prompting")  # what the CLI grammar parses
+# 'local': a model piloted on this machine, priced from its measurement (built by `tunewise run`)
 METHODS = ("full", "lora", "qlora")
 
 # option name -> (parser, description) per kind
@@ -28,6 +29,7 @@ _OPTIONS: dict[str, dict[str, tuple[str, tuple[str, ...] | None]]] = {
                  "serve": ("choice", ("always-on", "scale-to-zero")), "rank": (_INT, None),
                  "batch": (_INT, None)},
     "prompting": {"k": (_INT, None)},
+    "local": {"cpu": ("ref", None), "pilot": ("name", None)},
 }
 
 _ID = re.compile(r"^(?P<kind>[a-z-]+):(?P<ref>[^\[\]]+?)(?:\[(?P<opts>[^\[\]]*)\])?$")
@@ -60,7 +62,7 @@ class Candidate(BaseModel):
         if self.kind == "selfhost" and not (self.gpu and self.offer and self.method in METHODS):
             raise BadInputError(f"selfhost candidate '{self.model}' needs a method, a GPU and an offer",
                                 fix="e.g. selfhost:llama-3.1-8b/lora/h100-80gb@runpod")
-        if self.kind != "selfhost" and not self.provider:
+        if self.kind not in ("selfhost", "local") and not self.provider:
             raise BadInputError(f"{self.kind} candidate '{self.model}' needs a provider",
                                 fix=f"e.g. {self.kind}:openai/gpt-4o-mini")
         return self
@@ -69,6 +71,8 @@ class Candidate(BaseModel):
     def id(self) -> str:
         if self.kind == "selfhost":
             ref = f"{self.model}/{self.method}/{self.gpu}@{self.offer}"
+        elif self.kind == "local":
+            ref = f"{self.model}/{self.method}" + (f"@{self.gpu}@{self.offer}" if self.gpu and self.offer else "")
         else:
             ref = f"{self.provider}/{self.model}"
         opts = ",".join(f"x{v}" if k == "gpus" else f"{k}={v}" for k, v in sorted(self.options.items()))
@@ -154,7 +158,11 @@ def _parse_options(kind: str, text: str | None, whole: str) -> dict[str, str]:
 def _check_value(kind: str, key: str, value: str, parser: str, choices: tuple[str, ...] | None,
                  whole: str) -> None:
     bad = None
-    if parser == "choice" and value not in (choices or ()):
+    if parser == "name" and not re.fullmatch(r"[A-Za-z0-9._-]+", value):
+        bad = "must be a name of letters, digits, '.', '_', '-'"
+    elif parser == "ref" and not re.fullmatch(r"[A-Za-z0-9._-]+/[A-Za-z0-9._-]+", value):
+        bad = "must be PROVIDER/INSTANCE, e.g. aws/c7i.large"
+    elif parser == "choice" and value not in (choices or ()):
         bad = f"must be one of {', '.join(choices or ())}"
     elif parser == _INT:
         if not re.fullmatch(r"\d+", value):

@@ -30,6 +30,15 @@ class Traffic(BaseModel):
         return self.requests_per_month * factor
 
 
+class ServingPolicy(BaseModel):
+    """How served models are sized: the peak-hour factor and the p95 latency objective."""
+
+    model_config = ConfigDict(frozen=True)
+
+    peak_factor: Decimal = Field(Decimal(3), ge=1, allow_inf_nan=False, description="peak-hour rate / mean rate")
+    latency_p95_ms: Decimal = Field(Decimal(500), gt=0, allow_inf_nan=False)
+
+
 class Horizon(BaseModel):
     """How long the deployment is costed for, and how often the model is retrained."""
 
@@ -175,6 +184,8 @@ class Estimate(BaseModel):
     memory: MemoryFit | None = None
     tokens_per_request: dict[str, Decimal] = {}
     monthly_series_usd: list[Decimal] = []
+    month_ranges: list[Range] = []  # run cost of each month 1..horizon (low / expected / high)
+    retrain_months: list[int] = []  # end-of-month indices at which a retrain is paid
     assumptions: list[str] = []
     prices: list[PriceUsed] = []
     break_even_month: int | None = None
@@ -182,6 +193,7 @@ class Estimate(BaseModel):
     break_even_note: str | None = None
     rank: int | None = None
     calibrated: bool = False
+    serving: dict[str, Any] | None = None  # local candidates: the sizing (offer, instances, utilisation)
 
     @property
     def feasible(self) -> bool:

@@ -6,6 +6,7 @@ Every problem is collected and reported together, each naming the plan line it c
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,8 +181,24 @@ def _problem_from_error(path: Path, node: yaml.Node | None, data: Any, err: dict
         msg = f"{dotted}: {msg}"
         got = err.get("input")
         if got is not None and not isinstance(got, (dict, list)):
-            msg += f" (got {got!r})"
+            msg += f" (got {str(got) if isinstance(got, (int, float, Decimal)) else repr(got)})"
+        described = _description(loc)
+        if described:
+            hint = f"{loc[-1]} is {described}"
     return Problem(str(path), line, msg, hint)
+
+
+def _description(loc: tuple[Any, ...]) -> str | None:
+    """The schema's description of the field at ``loc`` (nested sections only), for the hint."""
+    model: Any = Plan
+    field = None
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not isinstance(part, str) or fields is None or part not in fields:
+            return None
+        field = fields[part]
+        model = field.annotation
+    return field.description if field is not None else None
 
 
 def _semantic_checks(lp: LoadedPlan, *, check_files: bool) -> list[Problem]:

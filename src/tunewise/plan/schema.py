@@ -43,6 +43,8 @@ CandidateId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length
                                    description="lower-case id: letters, digits, '.', '_', '-'")]
 GpuOffer = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+@[A-Za-z0-9._-]+$",
                                 description="GPU id @ offer from the catalog, e.g. h100@lambda or l4@runpod")]
+CpuOffer = Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$",
+                                description="CPU instance from the catalog, e.g. aws/c7i.large")]
 Money = Annotated[Decimal, Field(ge=0, allow_inf_nan=False)]
 Score = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False)]
 
@@ -79,11 +81,31 @@ class TaskSpec(_Strict):
 
 
 class TrafficSpec(_Strict):
-    requests_per_month: int = Field(ge=0)
+    requests_per_month: int = Field(gt=0, description="expected requests in month 1 (> 0)")
+    peak_factor: Decimal = Field(Decimal(3), ge=1, le=1000, allow_inf_nan=False,
+                                 description="requests in the busiest hour / the mean hourly rate (>= 1)")
     input_tokens_per_request: int | None = Field(None, gt=0, description="default: audit mean")
     output_tokens_per_request: int | None = Field(None, gt=0, description="default: audit mean")
     growth_per_month: Decimal = Field(Decimal(0), gt=-1, le=10, allow_inf_nan=False,
                                       description="0.05 = +5% per month, compounded")
+
+
+class ServingSpec(_Strict):
+    """How served candidates are sized: the latency objective they must meet at the peak hour."""
+
+    latency_p95_ms: Decimal = Field(Decimal(500), ge=1, le=600_000, allow_inf_nan=False,
+                                    description="p95 latency objective per request, in ms (>= 1)")
+
+
+class DecisionSpec(_Strict):
+    """How the measured candidates are compared (see tunewise.decision)."""
+
+    equivalence_margin: Decimal = Field(Decimal("0.01"), ge=0, le=Decimal("0.5"), allow_inf_nan=False,
+                                        description="a difference smaller than this is no difference "
+                                                    "(0.01 = one point of the metric)")
+    alpha: Decimal = Field(Decimal("0.05"), gt=0, lt=Decimal("0.5"), allow_inf_nan=False,
+                           description="error rate of the paired comparisons, before the best-of-N correction")
+    resamples: int = Field(10_000, ge=1000, le=100_000, description="paired bootstrap resamples")
 
 
 class BudgetSpec(_Strict):
@@ -124,10 +146,18 @@ class ExpectedScore(_Strict):
 
 
 class ServeSpec(_Strict):
-    """Where a locally piloted model would be served, to price its inference."""
+    """Pins where a locally piloted model is served (default: the cheapest offer that meets the
+    latency objective, sized from the pilot's measured throughput)."""
 
-    gpu: GpuOffer
+    gpu: GpuOffer | None = None
+    cpu: CpuOffer | None = None
     gpus: int = Field(1, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _one(self) -> ServeSpec:
+        if (self.gpu is None) == (self.cpu is None):
+            raise ValueError("serve pins one offer: give either 'gpu: ID@OFFER' or 'cpu: PROVIDER/INSTANCE'")
+        return self
 
 
 class _CandidateBase(_Strict):
@@ -210,6 +240,8 @@ class Plan(_Strict):
     horizon_months: int = Field(12, ge=1, le=120)
     retrains_per_year: int = Field(0, ge=0, le=365)
     budget: BudgetSpec = BudgetSpec()
+    serving: ServingSpec = ServingSpec()
+    decision: DecisionSpec = DecisionSpec()
     prices: PricesSpec = PricesSpec()
     pilot: PilotSpec = PilotSpec()
     baseline: CandidateId | None = Field(None, description="prompting candidate for break-even; default: the first")

@@ -51,12 +51,15 @@ def catalog_problems(lp: LoadedPlan) -> list[Problem]:
             check(("candidates", i, "family"), cat.open_model, c.family)
             _check_offer(lp, cat, ("candidates", i, "gpu"), c.gpu, check)
         elif c.kind == "local" and c.serve is not None:
-            _check_offer(lp, cat, ("candidates", i, "serve", "gpu"), c.serve.gpu, check)
-            if c.model not in LOCAL_CATALOG_MODEL:
-                problems.append(lp.problem(
-                    ("candidates", i, "serve"), f"cannot price serving '{c.model}' on a GPU: it is not an "
-                    "open model in the catalog", "Remove 'serve' (its cost is then not estimated)",
-                    severity="warning"))
+            if c.serve.gpu is not None:
+                _check_offer(lp, cat, ("candidates", i, "serve", "gpu"), c.serve.gpu, check)
+                if c.model == "tfidf-logreg":
+                    problems.append(lp.problem(("candidates", i, "serve", "gpu"),
+                                               "a TF-IDF + logistic regression model runs on CPUs only",
+                                               "Pin a CPU instance instead (serve: {cpu: PROVIDER/INSTANCE}) or "
+                                               "remove 'serve' to size it on the cheapest offer"))
+            else:
+                check(("candidates", i, "serve", "cpu"), cat.cpu_instance, c.serve.cpu)
     return problems
 
 

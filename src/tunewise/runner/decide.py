@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from tunewise.plan.schema import PROMPTING_LOCAL_METHODS, Plan
+from tunewise.plan.schema import CLASSIFICATION_METRICS, PROMPTING_LOCAL_METHODS, Plan
 
 MEASURED, ESTIMATED, USER = "measured", "estimated", "user-given"
 
@@ -90,52 +90,163 @@ def pareto(points: dict[str, tuple[Decimal, float]]) -> set[str]:
     return out
 
 
-def choose(cands: list[dict[str, Any]], target: float | None, tco_of: dict[str, Decimal]) -> tuple[str | None, str]:
-    """The recommendation rule, stated in the report: cheapest TCO among candidates that fit the budget
-    and meet the target (known quality); else the best known quality within budget; else none."""
-    fit = [c for c in cands if c["budget"]["fits"] is not False and c["id"] in tco_of]
-    known = [c for c in fit if c["quality"]["value"] is not None]
-    if target is not None:
-        good = [c for c in known if c["quality"]["value"] >= target]
-        if good:
-            best = min(good, key=lambda c: (tco_of[c["id"]], -c["quality"]["value"]))
-            return best["id"], "meets-target"
-    if known:
-        best = max(known, key=lambda c: (c["quality"]["value"], -tco_of[c["id"]]))
-        return best["id"], "best-below-target" if target is not None else "best-known"
-    return None, "none"
+def _load_predictions(path: str | None) -> dict[str, dict[str, Any]] | None:
+    import json
+    from pathlib import Path
+
+    if not path or not Path(path).is_file():
+        return None
+    rows = {}
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                r = json.loads(line)
+                rows[str(r["id"])] = r
+    return rows
+
+
+def paired_scores(plan: Plan, pilots: dict[str, dict[str, Any]], ids: list[str]) -> tuple[Any, list[str]]:
+    """Bootstrap scores of the measured candidates on their shared test items (None if fewer than one),
+    and notes on what was left out."""
+    from tunewise.decision import classification_scores, item_scores
+
+    metric = plan.task.metric
+    notes: list[str] = []
+    preds: dict[str, dict[str, dict[str, Any]]] = {}
+    for cid in ids:
+        rows = _load_predictions((pilots.get(cid) or {}).get("predictions"))
+        if rows is None:
+            notes.append(f"{cid}: its predictions file is missing, so it is not compared item by item")
+        else:
+            preds[cid] = rows
+    if not preds:
+        return None, notes
+    common = set.intersection(*(set(r) for r in preds.values()))
+    largest = max(len(r) for r in preds.values())
+    if len(common) < largest:
+        notes.append(f"compared on the {len(common)} test items every measured candidate has (of {largest})")
+    order = sorted(common)
+    if not order:
+        return None, notes + ["the measured candidates share no test item"]
+    cids = list(preds)
+    d = plan.decision
+    first = pilots[cids[0]]
+    if metric in CLASSIFICATION_METRICS:
+        labels = list(first.get("labels") or sorted({preds[cids[0]][i]["gold"] for i in order}))
+        gold = [preds[cids[0]][i]["gold"] for i in order]
+        return classification_scores(cids, gold, [[preds[c][i].get("prediction") for i in order] for c in cids],
+                                     labels, metric, resamples=d.resamples, seed=plan.pilot.seed), notes
+    per_item = [[float((preds[c][i].get("scores") or {}).get(metric) or 0.0) for i in order] for c in cids]
+    return item_scores(cids, per_item, metric, resamples=d.resamples, seed=plan.pilot.seed), notes
+
+
+def _trains(c: Any) -> bool:
+    """Does the candidate fine-tune a model? (The floor, zero/few-shot and prompting do not.)"""
+    if c.kind in ("api-finetune", "selfhost"):
+        return True
+    return c.kind == "local" and c.method not in PROMPTING_LOCAL_METHODS + ("baseline",)
+
+
+def _m3(r: dict[str, Any] | None) -> tuple[Decimal, Decimal, Decimal] | None:
+    if not r:
+        return None
+    return D(r["low"]), D(r["expected"]), D(r["high"])
+
+
+def _measure_cost(plan: Plan, c: Any, est: dict[str, Any] | None, n_test: int | None) -> Decimal | None:
+    """What measuring this candidate's quality on the test set would cost: the fine-tune (if any) plus
+    n_test requests at its per-request price."""
+    if est is None or est.get("status") != "ok" or not n_test:
+        return None
+    per_request = Decimal(0)
+    months = est.get("months") or []
+    if c.kind in ("prompting", "api-finetune") and months:
+        per_request = D(months[0]["expected"]) / Decimal(plan.traffic.requests_per_month)
+    train = D((est.get("training_usd") or {}).get("expected") or 0) if c.kind != "prompting" else Decimal(0)
+    return (train + per_request * n_test).quantize(Decimal("0.01"))
+
+
+def _options(plan: Plan, rows: list[dict[str, Any]], estimates: dict[str, Any], n_test: int | None,
+             costs: dict[str, Any] | None = None) -> list[Any]:
+    from tunewise.decision import Option
+
+    est_c = estimates.get("candidates", {})
+    out = []
+    for r in rows:
+        c = plan.candidate(r["id"])
+        est = est_c.get(r["id"])
+        fig = (costs or {}).get(r["id"]) if costs is not None else None
+        if costs is not None:
+            tco = _m3(fig.get("tco_range")) if fig else None
+            series = [_m3(x) for x in fig.get("series", [])] if fig else []
+            budget = _budget_fit(plan, {"status": "ok", "training_usd": {"expected": fig["training_usd"]},
+                                        "monthly_usd": {"expected": fig["peak_monthly_usd"]},
+                                        "peak_monthly_usd": {"expected": fig["peak_monthly_usd"]},
+                                        "tco_usd": {"expected": fig["tco_usd"]}})["fits"] if fig else None
+        else:
+            tco = _m3(r["cost"].get("tco_usd")) if r["cost"]["status"] == "ok" else None
+            series = [_m3(x) for x in (est or {}).get("series", [])] if tco else []
+            budget = r["budget"]["fits"]
+        q = r["quality"]
+        serving_ok = None
+        if c.kind == "local":
+            serving_ok = tco is not None
+        out.append(Option(id=r["id"], label=r["label"], trains=_trains(c), quality=q["value"],
+                          provenance=q["provenance"], ci=(q.get("ci_low"), q.get("ci_high")) if q.get("ci_low") is not None else None,
+                          tco=tco, fits_budget=budget, serving_ok=serving_ok,
+                          blocked=None if tco is not None or r["cost"]["status"] in ("ok", "not-priced")
+                          else f"{r['cost']['status']}: {r['cost'].get('reason')}",
+                          series=series, measure_cost=_measure_cost(plan, c, est, n_test), kind=c.kind))
+    return out
+
+
+def _settings(plan: Plan) -> Any:
+    from tunewise.decision import Settings
+
+    return Settings(metric=plan.task.metric, margin=float(plan.decision.equivalence_margin),
+                    alpha=float(plan.decision.alpha),
+                    target=float(plan.task.target) if plan.task.target is not None else None,
+                    baseline=plan.baseline_id())
 
 
 def decide(plan: Plan, pilots: dict[str, dict[str, Any]], estimates: dict[str, Any],
            labels: dict[str, str] | None = None) -> dict[str, Any]:
-    """Candidates with quality, cost, budget fit and Pareto flag; the recommendation and why."""
+    """Candidates with quality, cost, budget fit and Pareto flag; the verdict of ``tunewise.decision``."""
+    from tunewise.decision import decide as rule
+
     est_c = estimates.get("candidates", {})
     baseline = plan.baseline_id()
     rows: list[dict[str, Any]] = []
     for c in plan.candidates:
         est = est_c.get(c.id)
         q = quality_of(plan, c, pilots.get(c.id))
-        row: dict[str, Any] = {
+        rows.append({
             "id": c.id, "label": c.label or c.id, "kind": c.kind, "description": describe(c),
-            "is_baseline": c.id == baseline,
+            "is_baseline": c.id == baseline, "trains": _trains(c),
             "prompting": c.kind == "prompting" or (c.kind == "local" and c.method in PROMPTING_LOCAL_METHODS),
             "quality": q, "cost": _cost_view(est), "budget": _budget_fit(plan, est),
             "meets_target": None if (q["value"] is None or plan.task.target is None)
             else q["value"] >= float(plan.task.target),
-        }
-        rows.append(row)
+        })
     tco_of = {r["id"]: D(r["cost"]["tco_usd"]["expected"]) for r in rows if r["cost"]["status"] == "ok"}
     pts = {r["id"]: (tco_of[r["id"]], r["quality"]["value"]) for r in rows
            if r["id"] in tco_of and r["quality"]["value"] is not None}
     front = pareto(pts)
+    measured = [r["id"] for r in rows if r["quality"]["provenance"] == MEASURED]
+    scores, notes = paired_scores(plan, pilots, measured)
+    n_test = scores.n if scores is not None else next((p.get("n_test") for p in pilots.values() if p.get("n_test")), None)
+    verdict = rule(_options(plan, rows, estimates, n_test), scores, _settings(plan))
+    verdict["notes"] = notes
     for r in rows:
         r["pareto"] = r["id"] in front
-        e = est_c.get(r["id"]) or {}
-        # the estimator's break-even against the baseline (searched beyond the horizon, says so)
-        r["break_even_month"] = e.get("break_even_month") if r["id"] != baseline else None
-        r["break_even_note"] = e.get("break_even_note") if r["id"] != baseline else None
-    target = float(plan.task.target) if plan.task.target is not None else None
-    rec, why = choose(rows, target, tco_of)
+        be = (verdict.get("break_even") or {}).get(r["id"])
+        r["break_even"] = be
+        r["break_even_month"] = be["expected"] if be and be["claimed"] else None
+        r["break_even_note"] = (be["text"] + ("" if be["claimed"] else f" — {be['quality']}")) if be else None
+        r["comparison"] = (verdict.get("comparisons") or {}).get(r["id"])
+        r["p_best"] = (verdict.get("p_best") or {}).get(r["id"])
+        r["in_quality_set"] = r["id"] in (verdict.get("quality_set") or [])
+        r["serving"] = (est_c.get(r["id"]) or {}).get("serving")
     any_fits = any(r["budget"]["fits"] for r in rows)
     priced = [r for r in rows if r["cost"]["status"] == "ok"]
     budget_finding = None
@@ -145,43 +256,38 @@ def decide(plan: Plan, pilots: dict[str, dict[str, Any]], estimates: dict[str, A
             budget_finding = ("No priced candidate fits the budget. The cheapest is "
                               f"{cheapest['label']} at ${_money(tco_of[cheapest['id']])} over "
                               f"{plan.horizon_months} months ({'; '.join(cheapest['budget']['reasons'])}).")
-    return {"candidates": rows, "recommended": rec, "rule": why, "baseline": baseline,
-            "pareto": sorted(front), "budget_finding": budget_finding}
+    return {"candidates": rows, "recommended": verdict.get("recommended"), "rule": verdict.get("rule", "none"),
+            "verdict": verdict, "baseline": baseline, "pareto": sorted(front), "budget_finding": budget_finding}
 
 
 def _cost_view(est: dict[str, Any] | None) -> dict[str, Any]:
     if est is None:
-        return {"status": "not-priced", "reason": "no serving offer in the plan, so no cost is estimated",
-                "provenance": None}
+        return {"status": "not-priced", "reason": "not estimated", "provenance": None}
     view = {k: est.get(k) for k in ("status", "reason", "training_usd", "monthly_usd", "peak_monthly_usd",
                                       "tco_usd", "calibrated", "calibration_note", "fits_memory")}
     view["provenance"] = ESTIMATED if est.get("status") == "ok" else None
     return view
 
 
-def sensitivity(plan: Plan, rows: list[dict[str, Any]], estimates: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per scenario (traffic x10, prices -50%, MFU at its band edges): each candidate's TCO and
-    whether the recommendation would change."""
+def sensitivity(plan: Plan, pilots: dict[str, dict[str, Any]], decision: dict[str, Any],
+                estimates: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per scenario (traffic x10 and /10 with serving re-sized, prices -50%, MFU at its band edges):
+    each candidate's TCO, and the decision re-run on it with the same measured quality."""
+    from tunewise.decision import decide as rule
+
+    rows = decision["candidates"]
+    measured = [r["id"] for r in rows if r["quality"]["provenance"] == MEASURED]
+    scores, _ = paired_scores(plan, pilots, measured)
+    n_test = decision["verdict"].get("n_test")
+    base = decision.get("recommended")
     out = []
-    target = float(plan.task.target) if plan.task.target is not None else None
-    base_rec, _ = choose(rows, target, {r["id"]: D(r["cost"]["tco_usd"]["expected"])
-                                        for r in rows if r["cost"]["status"] == "ok"})
     for sc in estimates.get("sensitivity", []):
         figs = sc.get("candidates", {})
-        tco_of = {cid: D(v["tco_usd"]) for cid, v in figs.items() if v.get("tco_usd") is not None}
-        alt_rows = []
-        for r in rows:
-            v = figs.get(r["id"])
-            r2 = dict(r)
-            if v is not None and r["cost"]["status"] == "ok":
-                scenario_est = {"status": "ok", "training_usd": {"expected": v["training_usd"]},
-                            "monthly_usd": {"expected": v["peak_monthly_usd"]},
-                            "peak_monthly_usd": {"expected": v["peak_monthly_usd"]},
-                            "tco_usd": {"expected": v["tco_usd"]}}
-                r2["budget"] = _budget_fit(plan, scenario_est)
-            alt_rows.append(r2)
-        rec, _ = choose(alt_rows, target, tco_of)
+        v = rule(_options(plan, rows, estimates, n_test, costs=figs), scores, _settings(plan))
         out.append({"id": sc["id"], "label": sc["label"], "description": sc.get("description", ""),
-                    "tco_usd": {cid: str(t) for cid, t in tco_of.items()},
-                    "recommended": rec, "changed": rec != base_rec})
+                    "tco_usd": {cid: f["tco_usd"] for cid, f in figs.items()},
+                    "serving": {cid: (f.get("serving") or {}).get("chosen", {}).get("label")
+                                for cid, f in figs.items() if f.get("serving")},
+                    "recommended": v.get("recommended"), "verdict": v.get("verdict"),
+                    "changed": v.get("recommended") != base})
     return out

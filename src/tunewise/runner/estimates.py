@@ -1,9 +1,10 @@
 """The estimates step: plan candidates -> ``tunewise.estimate`` -> one JSON record for the report.
 
 Thin adapter: the estimator does all the pricing. This module maps plan candidates to estimator
-candidates, derives the traffic from the plan and the audit, passes the pilots' calibrations, and
-asks the estimator again for (a) the cumulative cost at the end of each month (a horizon sweep, so
-the cost-over-time bands are the estimator's own) and (b) the sensitivity scenarios.
+candidates (a local pilot becomes a ``local`` candidate priced from its measured latency, throughput
+and training time), derives the traffic from the plan and the audit, passes the pilots' calibrations,
+builds the cumulative cost of each month from the estimator's monthly bands, and asks the estimator
+again for the sensitivity scenarios (traffic x10 and /10 re-size the serving too).
 """
 
 from __future__ import annotations
@@ -19,22 +20,29 @@ from tunewise.runner.cache import file_digest
 from tunewise.runner.checks import LOCAL_CATALOG_MODEL, load_plan_catalog
 
 TOKENIZER = "o200k_base"
-# local pilot method -> the self-hosted fine-tune method it corresponds to when priced on a GPU
-LOCAL_TO_SELFHOST_METHOD = {"full": "full", "lora": "lora", "head": "lora"}
 
 
-def estimate_inputs(lp: LoadedPlan, audit_key: str, calibrations: dict[str, Any]) -> dict[str, Any]:
-    """What the estimates depend on: the audit (by its key), traffic, horizon, prices, candidates,
-    calibrations. Not the budget or the target: those only change the decision."""
+def estimate_inputs(lp: LoadedPlan, audit_key: str, pilots: dict[str, dict[str, Any]],
+                    audit: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the estimates depend on: the audit (by its key), traffic, serving objective, horizon,
+    prices, candidates, the pilots' calibrations and serving measurements. Not the budget, the target
+    or the decision settings: those only change the decision."""
     from tunewise.catalog import bundled_files
 
     plan = lp.plan
-    return {"audit": audit_key, "traffic": plan.traffic, "horizon": plan.horizon_months,
+    calibrations = {cid: p.get("calibration") for cid, p in pilots.items()
+                    if p.get("status") == "ok" and p.get("calibration")}
+    measured = {}
+    for c in plan.candidates:
+        if c.kind == "local" and (pilots.get(c.id) or {}).get("status") == "ok":
+            m = measurement_of(lp, c, pilots[c.id], audit or {})
+            measured[c.id] = m.model_dump(mode="json") if m is not None else None
+    return {"audit": audit_key, "traffic": plan.traffic, "serving": plan.serving, "horizon": plan.horizon_months,
             "retrains": plan.retrains_per_year, "prices": plan.prices,
             "catalog_file": lp.resolve(plan.prices.catalog_file),
             "catalog": [file_digest(p) for p in bundled_files()],
             "candidates": [c.model_dump(exclude={"label", "note", "expected_score"}) for c in plan.candidates],
-            "baseline": plan.baseline_id(), "calibrations": calibrations,
+            "baseline": plan.baseline_id(), "calibrations": calibrations, "measurements": measured,
             "as_of": str(plan.prices.as_of) if plan.prices.as_of else _today()}
 
 
@@ -69,11 +77,59 @@ def _traffic(lp: LoadedPlan, audit: dict[str, Any]) -> tuple[Any, list[dict[str,
     return traffic, notes
 
 
-def _candidates(lp: LoadedPlan) -> tuple[dict[str, Any], dict[str, str]]:
-    """plan id -> estimator Candidate (None when it cannot be priced), and plan id -> why not."""
+def measurement_of(lp: LoadedPlan, c: Any, pilot: dict[str, Any], audit: dict[str, Any]) -> Any:
+    """The pilot's serving measurement (latency, throughput, threads, memory) and training time, as
+    the estimator's LocalMeasurement; None when the pilot did not measure latency."""
+    from tunewise.estimate.local import LocalMeasurement
+    from tunewise.estimate.serving import ServingMeasurement
+
+    lat = pilot.get("latency_ms") or {}
+    by_bs = ((pilot.get("throughput") or {}).get("inference") or {}).get("by_batch_size") or {}
+    if not isinstance(lat, dict) or not lat.get("p95") or not by_bs:
+        return None
+    hw = pilot.get("hardware") or {}
+    device = str(hw.get("device") or "cpu")
+    threads = int(hw.get("threads") or 1)
+    cal = pilot.get("calibration") or {}
+    sklearn = c.model == "tfidf-logreg"
+    params = int(pilot.get("total_params") or 0)
+    # one model process in memory: fp32 weights x1.2 + the torch runtime; a scikit-learn pipeline is small
+    memory = Decimal("0.25") if sklearn else (Decimal(params) * 4 * Decimal("1.2") / Decimal(10) ** 9
+                                              + Decimal("0.4")).quantize(Decimal("0.01"))
+    ml = pilot.get("max_length") or {}
+    tokens = int(ml.get("tokens") or 0) if isinstance(ml, dict) else 0
+    scale = Decimal(1)
+    t = lp.plan.traffic
+    mean_in = ((audit.get("tokens") or {}).get(TOKENIZER) or {}).get("input", {}) or {}
+    if t.input_tokens_per_request and isinstance(mean_in, dict) and mean_in.get("mean"):
+        scale = max(Decimal("0.05"), Decimal(t.input_tokens_per_request) / Decimal(str(mean_in["mean"])))
+    gen = pilot.get("task") == "generation"
+    hw_name = f"{hw.get('gpu') or hw.get('cpu') or 'this machine'} ({device}, {threads} threads)"
+    serving = ServingMeasurement(
+        source=f"pilot {c.id} on {hw_name}", device_kind="cuda" if device.startswith("cuda") else "cpu",
+        threads=threads, gpu_id=cal.get("gpu_id") if isinstance(cal, dict) else None,
+        latency_p95_ms=Decimal(str(lat["p95"])), latency_p50_ms=Decimal(str(lat.get("p50") or lat["p95"])),
+        latency_n=lat.get("n"), memory_gb=memory, params=0 if sklearn else params,
+        throughput={int(b): Decimal(str(v["examples_per_s"])) for b, v in by_bs.items()
+                    if isinstance(v, dict) and v.get("examples_per_s")},
+        tokens_per_request=tokens, output_tokens=int(t.output_tokens_per_request or 16) if gen else 0,
+        length_scale=scale, cpu_only=sklearn)
+    train = pilot.get("training") or {}
+    trains = c.method not in PROMPTING_LOCAL_METHODS and isinstance(train, dict) and train.get("seconds") is not None
+    splits = ((pilot.get("data") or {}).get("splits") or {})
+    return LocalMeasurement(serving=serving,
+                            train_seconds=Decimal(str(train["seconds"])) if trains else None,
+                            train_examples=int(splits.get("train") or train.get("examples") or 0) if trains else 0,
+                            full_examples=int(audit.get("examples") or 0))
+
+
+def _candidates(lp: LoadedPlan, pilots: dict[str, dict[str, Any]], audit: dict[str, Any]
+                ) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+    """plan id -> estimator Candidate, estimator id -> measurement (local pilots), plan id -> why not priced."""
     from tunewise.estimate import Candidate
 
     out: dict[str, Any] = {}
+    measured: dict[str, Any] = {}
     why: dict[str, str] = {}
     for c in lp.plan.candidates:
         if c.kind == "api-finetune":
@@ -86,35 +142,67 @@ def _candidates(lp: LoadedPlan) -> tuple[dict[str, Any], dict[str, str]]:
             gpu, _, offer = c.gpu.partition("@")
             out[c.id] = Candidate(kind="selfhost", model=c.family, method=c.method, gpu=gpu, offer=offer,
                                   options={"gpus": str(c.gpus), "epochs": str(c.epochs)})
-        elif c.serve is None:
-            why[c.id] = "no serving offer in the plan (add 'serve: {gpu: ID@OFFER}' to price it)"
-        elif c.method in PROMPTING_LOCAL_METHODS:
-            why[c.id] = f"{c.method} serving on a GPU is not priced (the estimator prices fine-tunes)"
-        elif c.model not in LOCAL_CATALOG_MODEL:
-            why[c.id] = f"'{c.model}' is not an open model in the price catalog"
         else:
-            gpu, _, offer = c.serve.gpu.partition("@")
-            out[c.id] = Candidate(kind="selfhost", model=LOCAL_CATALOG_MODEL[c.model],
-                                  method=LOCAL_TO_SELFHOST_METHOD[c.method], gpu=gpu, offer=offer,
-                                  options={"gpus": str(c.serve.gpus),
-                                           "epochs": str(max(1, int(c.epochs or lp.plan.pilot.epochs)))})
-    return out, why
+            pilot = pilots.get(c.id) or {}
+            if pilot.get("status", "ok") != "ok" or not pilot:
+                why[c.id] = f"the pilot did not run ({pilot.get('reason') or pilot.get('status') or 'no result'}), " \
+                            "so there is no measurement to size its serving from"
+                continue
+            m = measurement_of(lp, c, pilot, audit)
+            if m is None:
+                why[c.id] = "the pilot measured no latency or throughput to size its serving from"
+                continue
+            opts: dict[str, str] = {"pilot": c.id}
+            gpu = offer = None
+            if c.serve is not None and c.serve.gpu:
+                gpu, _, offer = c.serve.gpu.partition("@")
+            elif c.serve is not None and c.serve.cpu:
+                opts["cpu"] = c.serve.cpu
+            cand = Candidate(kind="local", model=c.model if c.model in LOCAL_CATALOG_MODEL or c.model == "tfidf-logreg"
+                             else "custom", method=c.method, gpu=gpu, offer=offer, options=opts)
+            out[c.id] = cand
+            measured[cand.id] = m
+    return out, measured, why
 
 
 def _rng(r: Any) -> dict[str, str] | None:
     return None if r is None else {"low": str(r.low), "expected": str(r.expected), "high": str(r.high)}
 
 
-def _run(cands: dict[str, Any], workload: Any, traffic: Any, months: int, lp: LoadedPlan, catalog: Any,
-         calibrations: list[Any], baseline: str | None) -> dict[str, Any]:
+def _run(cands: dict[str, Any], workload: Any, traffic: Any, lp: LoadedPlan, catalog: Any,
+         calibrations: list[Any], baseline: str | None, measured: dict[str, Any]) -> dict[str, Any]:
     from tunewise.estimate import Horizon, estimate
+    from tunewise.estimate.models import ServingPolicy
 
+    plan = lp.plan
     ids = list(cands)
     base = cands[baseline].id if baseline in cands and cands[baseline].kind == "prompting" else None
     ests = estimate([cands[i] for i in ids], workload, traffic,
-                    Horizon(months=months, retrains_per_year=lp.plan.retrains_per_year),
-                    catalog=catalog, calibrations=calibrations, baseline=base)
+                    Horizon(months=plan.horizon_months, retrains_per_year=plan.retrains_per_year),
+                    catalog=catalog, calibrations=calibrations, baseline=base, measurements=measured,
+                    serving=ServingPolicy(peak_factor=plan.traffic.peak_factor,
+                                          latency_p95_ms=plan.serving.latency_p95_ms))
     return dict(zip(ids, ests))
+
+
+def cumulative_series(e: Any) -> list[dict[str, str]]:
+    """Cumulative cost at the end of months 0..H (training at month 0, retrains when paid), banded."""
+    from tunewise.estimate import Range
+
+    train = e.train_usd or Range.zero()
+    acc = train
+    out = [{"month": 0, **_rng(acc)}]
+    for m, month in enumerate(e.month_ranges, 1):
+        acc = acc + month + (train if m in e.retrain_months else Range.zero())
+        out.append({"month": m, **_rng(acc.q())})
+    return out
+
+
+def _figures(e: Any) -> dict[str, Any]:
+    peak = max(e.monthly_series_usd) if e.monthly_series_usd else e.monthly_usd.expected
+    return {"training_usd": str(e.train_usd.expected), "peak_monthly_usd": str(peak),
+            "tco_usd": str(e.tco_usd.expected), "tco_range": _rng(e.tco_usd),
+            "series": cumulative_series(e), "serving": e.serving}
 
 
 def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -125,30 +213,32 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
     catalog = load_plan_catalog(lp)
     workload = Workload.from_audit(audit, TOKENIZER)
     traffic, traffic_notes = _traffic(lp, audit)
-    cands, unpriced = _candidates(lp)
+    cands, measured, unpriced = _candidates(lp, pilots, audit)
     calibrations = [p["calibration"] for p in pilots.values()
                     if p.get("status") == "ok" and isinstance(p.get("calibration"), dict)]
     baseline = plan.baseline_id()
     H = plan.horizon_months
-    main = _run(cands, workload, traffic, H, lp, catalog, calibrations, baseline) if cands else {}
 
-    # cumulative cost at the end of each month, with bands: the estimator's TCO for horizons 1..H
-    sweep = {m: _run(cands, workload, traffic, m, lp, catalog, calibrations, baseline) for m in range(1, H + 1)} \
-        if cands else {}
+    def run(cs: dict[str, Any], tr: Any, cat: Any = catalog) -> dict[str, Any]:
+        return _run(cs, workload, tr, lp, cat, calibrations, baseline, measured) if cs else {}
+
+    main = run(cands, traffic)
     records: dict[str, Any] = {}
     prices: dict[str, Any] = {}
     for cid, e in main.items():
         rec: dict[str, Any] = {"id": cid, "estimator_id": e.candidate, "kind": e.kind, "status": e.status,
                                "reason": e.reason, "calibrated": e.calibrated,
                                "assumptions": list(e.assumptions), "price_ids": [p.id for p in e.prices]}
+        if e.serving is not None:
+            rec["serving"] = e.serving
         if e.status == "ok":
-            series = [{"month": 0, **_rng(e.train_usd)}]
-            series += [{"month": m, **_rng(sweep[m][cid].tco_usd)} for m in range(1, H + 1)]
             peak = max(e.monthly_series_usd) if e.monthly_series_usd else e.monthly_usd.expected
+            series = cumulative_series(e)
             rec.update(
                 training_usd=_rng(e.train_usd), monthly_usd=_rng(e.monthly_usd), tco_usd=_rng(e.tco_usd),
                 peak_monthly_usd={"expected": str(peak)},
                 monthly_expected_usd=[str(x) for x in e.monthly_series_usd], series=series,
+                months=[_rng(r) for r in e.month_ranges], retrain_months=list(e.retrain_months),
                 parts=[{"name": p.name, **_rng(p.usd)} for p in e.parts],
                 billed_tokens=_rng(e.billed_tokens), epochs=e.epochs,
                 train_gpu_hours=_rng(e.train_gpu_hours), serve_gpu_hours_per_month=_rng(e.serve_gpu_hours_per_month),
@@ -167,18 +257,19 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
         records[cid] = {"id": cid, "kind": "local", "status": "not-priced", "reason": reason,
                         "assumptions": [], "price_ids": []}
 
-    # sensitivity: the same estimator under changed inputs
+    # sensitivity: the same estimator under changed inputs (serving is re-sized for the traffic)
     scenarios = []
     if cands:
-        from tunewise.estimate import Traffic
+        def scaled(k: Decimal) -> Any:
+            return traffic.model_copy(update={"requests_per_month": traffic.requests_per_month * k})
 
-        t10 = Traffic(requests_per_month=traffic.requests_per_month * 10, input_tokens=traffic.input_tokens,
-                      output_tokens=traffic.output_tokens, growth_pct_per_month=traffic.growth_pct_per_month)
-        scenarios.append(("traffic-x10", "traffic ×10", "ten times the planned requests per month",
-                          _run(cands, workload, t10, H, lp, catalog, calibrations, baseline)))
+        scenarios.append(("traffic-x10", "traffic ×10", "ten times the planned requests per month (serving re-sized)",
+                          run(cands, scaled(Decimal(10)))))
+        scenarios.append(("traffic-div10", "traffic ÷10", "a tenth of the planned requests per month (serving re-sized)",
+                          run(cands, scaled(Decimal("0.1")))))
         half = replace(catalog, prices=[p.model_copy(update={"usd": p.usd / 2}) for p in catalog.prices])
-        scenarios.append(("prices-50", "prices −50%", "every catalog price (API tokens, GPU hours, fees) halved",
-                          _run(cands, workload, traffic, H, lp, half, calibrations, baseline)))
+        scenarios.append(("prices-50", "prices −50%", "every catalog price (API tokens, GPU and CPU hours, fees) halved",
+                          run(cands, traffic, half)))
         for edge, idx, word in (("mfu-low", 0, "low"), ("mfu-high", 2, "high")):
             alt = {}
             for cid, c in cands.items():
@@ -189,18 +280,18 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
             band = ", ".join(f"{m} {v[idx]}" for m, v in MFU.items())
             scenarios.append((edge, f"MFU at {word} edge", f"self-hosted training at the {word} edge of the "
                               f"uncalibrated MFU band ({band}), also overriding any calibration",
-                              _run(alt, workload, traffic, H, lp, catalog, calibrations, baseline)))
+                              run(alt, traffic)))
     sens = []
     for sid, label, desc, res in scenarios:
-        figs = {}
-        for cid, e in res.items():
-            if e.status == "ok":
-                peak = max(e.monthly_series_usd) if e.monthly_series_usd else e.monthly_usd.expected
-                figs[cid] = {"training_usd": str(e.train_usd.expected), "peak_monthly_usd": str(peak),
-                             "tco_usd": str(e.tco_usd.expected)}
-        sens.append({"id": sid, "label": label, "description": desc, "candidates": figs})
+        figs = {cid: _figures(e) for cid, e in res.items() if e.status == "ok"}
+        sens.append({"id": sid, "label": label, "description": desc, "candidates": figs,
+                     "not_priced": {cid: e.reason for cid, e in res.items() if e.status != "ok"}})
 
     assumptions = list(traffic_notes)
+    assumptions.append({"name": "peak hour", "value": f"{plan.traffic.peak_factor}x the mean hourly rate",
+                        "provenance": "user-given"})
+    assumptions.append({"name": "latency objective", "value": f"p95 <= {plan.serving.latency_p95_ms} ms per request",
+                        "provenance": "user-given"})
     assumptions.append({"name": "prices as of", "value": catalog.as_of.isoformat(), "provenance": "estimated"})
     assumptions.append({"name": "staleness window", "value": f"{catalog.stale_after_days} days",
                         "provenance": "user-given"})
@@ -214,4 +305,5 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
                            "sensitivity": sens, "traffic": {"requests_per_month": str(traffic.requests_per_month),
                                                             "input_tokens": str(traffic.input_tokens),
                                                             "output_tokens": str(traffic.output_tokens),
-                                                            "growth_pct_per_month": str(traffic.growth_pct_per_month)}})
+                                                            "growth_pct_per_month": str(traffic.growth_pct_per_month),
+                                                            "peak_factor": str(plan.traffic.peak_factor)}})

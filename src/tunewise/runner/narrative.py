@@ -81,11 +81,21 @@ def findings(plan: Plan, audit: dict[str, Any], pilots: dict[str, dict[str, Any]
             add(MEDIUM, "Target met only at the point estimate", f"{rec['label']} scores {_pct(q['value'])}, "
                 f"but the 95% interval reaches down to {_pct(q['ci_low'])}, below the target {_pct(target)}. "
                 "A larger test set would settle it.", "measured")
-    unknown = [c["label"] for c in decision["candidates"] if c["quality"]["value"] is None and c["kind"] != "local"]
+    verdict = decision.get("verdict") or {}
+    cheaper = [u for u in verdict.get("unknown_quality", []) if u.get("cheaper_than_recommended")]
+    for u in cheaper:
+        add(MEDIUM, f"Cheaper but unmeasured: {u['label']}", u["note"] or "", "estimated")
+    unknown = [u["label"] for u in verdict.get("unknown_quality", []) if not u.get("cheaper_than_recommended")
+               and u.get("provenance") != "user-given"]
     if unknown:
-        add(INFO, "Quality unknown for some candidates", ", ".join(unknown) + ": quality cannot be "
-            "measured offline and the plan gives no expected score; they are priced but not ranked by quality.",
-            "plan")
+        add(INFO, "Quality unknown for some candidates", ", ".join(unknown) + ": quality not measured here; they "
+            "are ranked on cost only and kept out of the decision (measure them with `tunewise eval` or an "
+            "endpoint in the plan).", "plan")
+    for note in verdict.get("notes", []) or []:
+        add(INFO, "Paired comparison", note, "measured")
+    for cid, why in (verdict.get("excluded") or {}).items():
+        label = next((c["label"] for c in decision["candidates"] if c["id"] == cid), cid)
+        add(MEDIUM, f"{label} left out of the decision", why, "estimated")
     for cid, p in pilots.items():
         if p.get("status", "ok") != "ok":
             add(MEDIUM if p.get("status") == "failed" else INFO, f"Pilot {cid} {p.get('status')}",
@@ -125,19 +135,16 @@ def _count(v: Any) -> int:
 def executive_summary(plan: Plan, decision: dict[str, Any], found: list[dict[str, str]],
                       sens: list[dict[str, Any]]) -> dict[str, Any]:
     rows = {c["id"]: c for c in decision["candidates"]}
+    verdict = decision.get("verdict") or {}
     rec = rows.get(decision.get("recommended") or "")
     base = rows.get(decision.get("baseline") or "")
-    target = float(plan.task.target) if plan.task.target is not None else None
     metric = plan.task.metric.replace("_", " ")
     h = plan.horizon_months
+    recommendation = verdict.get("headline") or "No recommendation."
+    serving = ""
     if rec is None:
-        recommendation = "No recommendation: " + _why_none(decision["candidates"], metric) + " See the findings below."
         cost = quality = "n/a"
     else:
-        kind = {"meets-target": f"the cheapest option that reaches the target {metric} of {_pct(target)}",
-                "best-below-target": f"the best available, but no candidate reaches the target {_pct(target)}",
-                "best-known": "the best known quality"}[decision["rule"]]
-        recommendation = f"Use {rec['label']} — {kind}."
         c = rec["cost"]
         if c.get("status") == "ok":
             cost = (f"About ${_money(D(c['tco_usd']['expected']))} over {h} months (range "
@@ -146,45 +153,40 @@ def executive_summary(plan: Plan, decision: dict[str, Any], found: list[dict[str
                     f"${_money(D(c['monthly_usd']['expected']))} in the first month of traffic.")
         else:
             cost = f"Not estimated ({c.get('reason')})."
+        be = rec.get("break_even")
         if base is not None and base["id"] != rec["id"] and base["cost"].get("status") == "ok" \
                 and c.get("status") == "ok":
             saving = D(base["cost"]["tco_usd"]["expected"]) - D(c["tco_usd"]["expected"])
             word = "less" if saving >= 0 else "more"
-            cost += (f" That is ${_money(abs(saving))} {word} than the prompting baseline {base['label']}"
-                     + (f", breaking even in month {rec['break_even_month']}." if rec.get("break_even_month") is not None
-                        else "."))
+            cost += f" That is ${_money(abs(saving))} {word} than the prompting baseline {base['label']}"
+            if be:
+                cost += f" ({be['text']}" + ("" if be["claimed"] else f"; {be['quality']}") + ")."
+            else:
+                cost += "."
+        chosen = ((rec.get("serving") or {}).get("chosen") or {}) if isinstance(rec.get("serving"), dict) else {}
+        if chosen.get("feasible"):
+            n = chosen["instances"]
+            busy = float(chosen["utilisation_peak"]) * 100
+            serving = (f"{chosen['label']}: {n['expected']} instance(s) up all month, at most "
+                       f"{'under 0.1' if busy < 0.1 else f'{busy:.1f}'}% busy in the peak hour (headroom "
+                       f"{float(chosen['headroom']) * 100:.0f}%), predicted p95 {chosen['latency_p95_ms']} ms vs the "
+                       f"{plan.serving.latency_p95_ms} ms objective; sized from the pilot's measured latency and "
+                       "throughput (estimated).")
         q = rec["quality"]
         quality = (f"{metric} {_pct(q['value'])}"
                    + (f" (95% interval {_pct(q.get('ci_low'))}–{_pct(q.get('ci_high'))})" if q.get("ci_low") is not None else "")
                    + f", {q['provenance']}; {q['source']}.")
     changed = [s["label"] for s in sens if s["changed"]]
     robustness = ("The recommendation holds under every sensitivity scenario." if sens and not changed else
-                  ("It changes if: " + ", ".join(changed) + "." if changed else ""))
+                  ("It changes if: " + ", ".join(
+                      f"{s['label']} (then {rows[s['recommended']]['label'] if s.get('recommended') in rows else 'none'})"
+                      for s in sens if s["changed"]) + "." if changed else ""))
     risks = [f"{f['title']}: {f['detail']}" for f in found if f["severity"] in ("high", "medium")][:4]
-    return {"recommendation": recommendation, "cost": cost, "quality": quality, "robustness": robustness,
-            "risks": risks, "prices_note": "All prices are estimates from a dated catalog; check them with "
+    return {"recommendation": recommendation, "verdict": verdict.get("verdict", "none"), "cost": cost,
+            "serving": serving, "quality": quality, "robustness": robustness,
+            "reasons": verdict.get("reasons", []), "risks": risks,
+            "prices_note": "All prices are estimates from a dated catalog; check them with "
             "the provider before you commit money."}
-
-
-def _why_none(rows: list[dict[str, Any]], metric: str) -> str:
-    """What stands between the candidates and a recommendation, in their own figures."""
-    known = [r for r in rows if r["quality"]["value"] is not None and r["cost"]["status"] == "ok"]
-    fits = [r for r in rows if r["budget"]["fits"] is True]
-    parts = []
-    if known:
-        best = max(known, key=lambda r: r["quality"]["value"])
-        over = "; ".join(x.removeprefix("over: ") for x in best["budget"]["reasons"] if x.startswith("over"))
-        parts.append(f"the best priced candidate with a known quality, {best['label']} ({metric} "
-                     f"{_pct(best['quality']['value'])}, {best['quality']['provenance']}), does not fit the budget"
-                     + (f" ({over})" if over else ""))
-    else:
-        parts.append("no priced candidate has a known quality")
-    unknown = [r["label"] for r in fits if r["quality"]["value"] is None]
-    if unknown:
-        parts.append(f"{len(unknown)} candidate(s) fit the budget but their quality is unknown ("
-                     + ", ".join(unknown[:4]) + ("…" if len(unknown) > 4 else "")
-                     + "): give each an expected_score with its source in the plan, or raise the budget")
-    return "; ".join(parts) + "."
 
 
 def monitoring(plan: Plan, audit: dict[str, Any], pilots: dict[str, dict[str, Any]],

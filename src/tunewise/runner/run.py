@@ -209,9 +209,7 @@ def run_plan(plan_path: Path | str, out_dir: Path | str, *, console: Console | N
                                     why=rec["why"], fix=rec["fix"], problems=rec["problems"])
             pilots[c.id] = steps.pilot_view(rec)
 
-    calibrations = {cid: p.get("calibration") for cid, p in pilots.items()
-                    if p.get("status") == "ok" and p.get("calibration")}
-    e_inputs = est_mod.estimate_inputs(lp, audit_key, calibrations)
+    e_inputs = est_mod.estimate_inputs(lp, audit_key, pilots, audit)
     estimates = runner.run("estimates", e_inputs, lambda: est_mod.estimate_all(lp, audit, pilots),
                            describe=lambda r: f"({sum(1 for v in r.get('candidates', {}).values() if v.get('status') == 'ok')} priced)")
 
@@ -244,7 +242,7 @@ def assemble(lp: LoadedPlan, out_dir: Path, audit: dict[str, Any], pilots: dict[
 
     plan = lp.plan
     decision = decide.decide(plan, pilots, estimates)
-    sens = decide.sensitivity(plan, decision["candidates"], estimates)
+    sens = decide.sensitivity(plan, pilots, decision, estimates)
     found = narrative.findings(plan, audit, pilots, decision, estimates)
     summary = narrative.executive_summary(plan, decision, found, sens)
     return _json.jsonable({
