@@ -79,3 +79,10 @@ def test_more_traffic_never_costs_less() -> None:
     perf = S.performance(MEAS, C6I)
     costs = [S.monthly_cost(perf, C6I, _load(r)).expected for r in (10**5, 10**7, 10**8, 10**9, 3 * 10**9)]
     assert costs == sorted(costs)
+
+
+def test_a_monthly_cap_limits_the_bill_of_an_hourly_instance() -> None:
+    droplet = C6I.model_copy(update={"usd_per_hour": D("0.03571"), "monthly_cap_usd": D(24)})
+    s = S.size(S.performance(MEAS, droplet), droplet, _load(100_000))
+    assert s.monthly_usd.expected == D(24)  # 730 h x $0.03571 = $26.07, capped at $24
+    assert any("capped" in n for n in s.notes)

@@ -41,6 +41,7 @@ class Price(BaseModel):
     vcpus: int | None = None
     memory_gb: Decimal | None = None
     cpu_arch: str | None = None
+    monthly_cap_usd: Decimal | None = None
     note: str = ""
     origin: str = ""
     user: bool = False

@@ -108,6 +108,7 @@ class PriceEntry(_Strict):
     vcpus: int | None = Field(None, gt=0, le=1024)
     memory_gb: PositiveDecimal | None = None
     cpu_arch: Literal["x86_64", "arm64"] | None = None
+    monthly_cap_usd: PositiveDecimal | None = Field(None, description="hourly billing capped at this per month")
     note: str = ""
 
     @model_validator(mode="after")
@@ -121,6 +122,8 @@ class PriceEntry(_Strict):
         if hourly != (self.market is not None):
             raise ValueError("'market' is required for gpu-hour and instance-hour prices and only for them")
         cpu = self.kind in CPU_KINDS
+        if self.monthly_cap_usd is not None and not cpu:
+            raise ValueError("'monthly_cap_usd' only applies to instance-hour prices")
         for name in ("vcpus", "memory_gb", "cpu_arch"):
             if cpu and getattr(self, name) is None:
                 raise ValueError(f"'{name}' is required for instance-hour prices (what one instance holds)")

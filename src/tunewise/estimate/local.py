@@ -50,7 +50,7 @@ def offers(catalog: Catalog, ledger: Ledger | None = None) -> list[S.Offer]:
 
 def cpu_offer(p: Price) -> S.Offer:
     return S.Offer(id=p.id, kind="cpu", usd_per_hour=p.usd, vcpus=p.vcpus, memory_gb=p.memory_gb,
-                   cpu_arch=p.cpu_arch,
+                   cpu_arch=p.cpu_arch, monthly_cap_usd=p.monthly_cap_usd,
                    label=f"{p.provider}/{p.model} ({p.vcpus} vCPU, {p.memory_gb} GB, ${p.usd}/h)")
 
 

@@ -96,6 +96,7 @@ class Offer(BaseModel):
     vcpus: int | None = None
     memory_gb: Decimal | None = None
     cpu_arch: str | None = None
+    monthly_cap_usd: Decimal | None = None  # hourly billing capped per instance and month
     gpu_id: str | None = None
     gpu_tflops: Decimal | None = None
     gpu_memory_gb: Decimal | None = None
@@ -264,6 +265,10 @@ def size(perf: Performance, offer: Offer, load: Load) -> Sizing:
         notes.append(f"at the slow end of the band: {slow}")
     thr = perf.rps[b] * mid_f
     unit = offer.usd_per_hour * offer.min_gpus if offer.kind == "gpu" else offer.usd_per_hour
+    per_month = unit * HOURS_PER_MONTH
+    if offer.monthly_cap_usd is not None and offer.monthly_cap_usd < per_month:
+        per_month = offer.monthly_cap_usd
+        notes.append(f"billing capped at ${offer.monthly_cap_usd} per instance and month")
     count = Range.of(n_lo, n, max(n_hi, n))
     rho_peak = load.peak_rps / (n * thr)
     return Sizing(**base, feasible=True, batch_size=b, instances=count,
@@ -271,7 +276,7 @@ def size(perf: Performance, offer: Offer, load: Load) -> Sizing:
                   utilisation_peak=rho_peak.quantize(D("0.0001")),
                   utilisation_mean=(load.mean_rps / (n * thr)).quantize(D("0.0001")),
                   headroom=(1 - rho_peak).quantize(D("0.0001")), capacity_rps=thr.quantize(D("0.001")),
-                  monthly_usd=count.times(unit * HOURS_PER_MONTH).q(), notes=notes)
+                  monthly_usd=count.times(per_month).q(), notes=notes)
 
 
 def monthly_cost(perf: Performance, offer: Offer, load: Load) -> Range | None:
