@@ -181,3 +181,16 @@ def test_no_bundled_price_runs_past_its_offers_shutdown():
             end = lc_.shutdown_on.date
             assert p.effective_from < end, p.id
             assert p.effective_until is not None and p.effective_until <= end, f"{p.id} runs past {end}"
+
+
+def test_validate_warns_about_a_price_running_past_its_shutdown_and_show_lists_the_facts(cli, tmp_path):
+    f = tmp_path / "acme.yaml"
+    f.write_text(VALIDATE.replace("REPLACEMENT", "new-model"))
+    r = cli("catalog", "validate", f, "--as-of", "2026-12-02")
+    assert r.code == 0, r.output
+    assert "runs past its offer's shutdown on 2026-10-23" in r.stderr
+    assert "before its offer's shutdown_on date 2026-10-23" in r.stderr  # stale: not checked since
+    show = cli("catalog", "show", "openai/gpt-4.1-nano", "--as-of", "2026-12-02")
+    assert show.code == 0
+    assert "shutdown_on: 2026-10-23 (passed on 2026-12-02)" in show.stdout
+    assert "replacement: gpt-5.4-nano" in show.stdout

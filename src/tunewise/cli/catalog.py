@@ -82,9 +82,15 @@ def validate_cmd(
     as_of: Annotated[str | None, typer.Option(help="reference date for staleness warnings")] = None,
     stale_days: Annotated[int, typer.Option(help="staleness window in days")] = 180,
 ) -> None:
-    """Check catalog file(s) against the schema and together with the bundled catalog; exit 2 on errors."""
+    """Check catalog file(s) against the schema and together with the bundled catalog; exit 2 on errors.
+
+    Also checked: lifecycle dates in order (available_from < new_jobs_until <= shutdown_on, restrictions
+    inside them), every lifecycle replacement names a model or price the catalog has; warned: prices
+    that run past their offer's shutdown, stale prices (by age, or not checked since a lifecycle date)."""
     from tunewise.catalog import load_catalog, read_file
-    from tunewise.catalog.describe import file_summary
+    from rich.markup import escape
+
+    from tunewise.catalog.describe import file_summary, lifecycle_warnings
     from tunewise.cli._output import console, err_console
 
     for f in files:
@@ -94,8 +100,10 @@ def validate_cmd(
         summary, stale = file_summary(cat, f)
         console.print(f"valid: {f} — {summary}", highlight=False, markup=False)
         for pid in stale:
-            err_console.print(f"[yellow]warning:[/] stale price {pid} (checked more than {stale_days} days "
-                              f"before {cat.as_of})", highlight=False)
+            why = cat.stale_reason(next(p for p in cat.prices if p.id == pid and p.origin == str(f)))
+            err_console.print(f"[yellow]warning:[/] stale price {escape(pid)} ({escape(why or '')})", highlight=False)
+        for text in lifecycle_warnings(cat, f):
+            err_console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
 
 
 @catalog_app.command("crosscheck")
