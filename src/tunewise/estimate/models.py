@@ -177,9 +177,10 @@ class Estimate(BaseModel):
     low / expected / high. ``status`` is 'ok', 'does-not-fit' (memory), 'not-possible' (a provider
     rule such as a minimum number of examples) or 'unavailable' (the offer is shut down, not yet
     available or takes no new jobs on the pricing date); then ``reason`` says why and costs are None.
-    ``lifecycle``: the offer's lifecycle facts on the pricing date. ``new_jobs_until``: the date new
-    fine-tuning jobs end, when it falls inside the horizon; retrains planned on or after it are
-    impossible and not priced: their months are in ``retrains_not_priced``.
+    ``lifecycle``: the offer's lifecycle facts on the pricing date (``LifecycleNote``). For a fine-tune
+    ``new_jobs_until`` is the date the provider stops taking new fine-tuning jobs (when the catalog
+    knows one); retrains planned on or after it are impossible and not priced: their month indices
+    are in ``retrains_not_priced`` (the fine-tuned model is costed as kept unchanged).
     ``break_even_month``: first month whose cumulative cost is at or below the prompting baseline's
     (0 = cheaper from the start; may exceed the horizon; None = not within 10 years).
     """
