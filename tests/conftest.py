@@ -123,10 +123,10 @@ candidates:
     provider: openai
     model: gpt-4o-mini-2024-07-18
     epochs: 3
-  - id: nano-ft
+  - id: mini41-ft
     kind: api-finetune
     provider: openai
-    model: gpt-4.1-nano-2025-04-14
+    model: gpt-4.1-mini-2025-04-14
     expected_score: {value: 0.85, source: "hypothetical figure written into the test plan"}
   - id: llama-lora
     kind: selfhost

@@ -101,3 +101,18 @@ def test_template_validates_and_overrides(cli, tmp_path):
     assert "$2.4 per 1M tokens" in r.stdout
     r = cli("catalog", "template", out)
     assert r.code == 2 and "already exists" in r.stderr
+
+
+def test_gpu_prices_as_of_the_market_check_and_before(cli, tmp_path):
+    """2026 GPU-hour prices on 2026-12-02, the 2025 snapshots on 2025-03-01 (history kept)."""
+    now, then = tmp_path / "now.json", tmp_path / "then.json"
+    assert cli("catalog", "list", "--kind", "gpu", "--as-of", "2026-12-02", "--json", now).code == 0
+    assert cli("catalog", "list", "--kind", "gpu", "--as-of", "2025-03-01", "--json", then).code == 0
+    by_now = {p["id"].split("@")[0]: p for p in json.loads(now.read_text())}
+    by_then = {p["id"].split("@")[0]: p for p in json.loads(then.read_text())}
+    assert by_now["lambda/h100-80gb/gpu-hour/on-demand"]["usd"] == "4.29"
+    assert by_then["lambda/h100-80gb/gpu-hour/on-demand"]["usd"] == "2.49"
+    assert by_now["aws/a100-40gb/gpu-hour/on-demand"]["usd"] == "2.7447"  # after the June 2025 P4 cut
+    assert by_then["aws/a100-40gb/gpu-hour/on-demand"]["usd"] == "4.10"
+    assert "coreweave/h200-141gb/gpu-hour/on-demand" in by_now and "coreweave/h200-141gb/gpu-hour/on-demand" not in by_then
+    assert {p["model"] for p in by_now.values()} >= {"b200-180gb", "h200-141gb", "l40s-48gb"}

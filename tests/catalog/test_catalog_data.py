@@ -99,8 +99,8 @@ def test_reference_figures_are_entered_with_their_tags(catalog):
     assert catalog.price("openai", "gpt-4o-mini-2024-07-18", "training", as_of=day).usd == Decimal("3.00")
     p = catalog.price("openai", "gpt-4o-2024-08-06", "tuned-output", as_of=day)
     assert (p.usd, p.confidence) == (Decimal("15.00"), "P-data")
-    rft = catalog.price("openai", "o4-mini", "training-hour", objective="rft")
+    rft = catalog.price("openai", "o4-mini", "training-hour", objective="rft", as_of=date(2025, 7, 1))
     assert (rft.usd, rft.unit, rft.confidence) == (Decimal(100), "training hour", "P")
-    assert catalog.price("fireworks", "a100-80gb", "gpu-hour", market="dedicated").usd == Decimal("3.89")
+    assert catalog.price("fireworks", "a100-80gb", "gpu-hour", market="dedicated", as_of=day).usd == Decimal("3.89")
     assert catalog.price("mistral", "open-mistral-7b", "job-minimum").usd == Decimal(4)
     assert catalog.gpu("h100-80gb").bf16_dense_tflops == 989

@@ -43,9 +43,11 @@ def test_as_of_picks_the_price_in_force(catalog):
 def test_effective_until_ends_a_price(catalog):
     old = catalog.price("aws", "h100-80gb", "gpu-hour", market="on-demand", as_of=date(2024, 1, 1))
     new = catalog.price("aws", "h100-80gb", "gpu-hour", market="on-demand", as_of=date(2025, 7, 1))
-    assert (old.usd, new.usd) == (Decimal("12.29"), Decimal("6.76"))
-    with pytest.raises(BadInputError, match="in force on 2023-09-01"):
-        catalog.price("openai", "davinci", "training", as_of=date(2023, 9, 1))
+    assert (old.usd, new.usd) == (Decimal("12.29"), Decimal("6.88"))
+    # legacy GPT-3 fine-tunes: in force until their shutdown on 2024-01-04 (not only until the 2023-08-22 launch)
+    assert catalog.price("openai", "davinci", "training", as_of=date(2023, 9, 1)).usd == Decimal("30.00")
+    with pytest.raises(BadInputError, match="in force on 2024-02-01"):
+        catalog.price("openai", "davinci", "training", as_of=date(2024, 2, 1))
 
 
 def test_price_before_it_existed_is_an_error_not_zero(catalog):
@@ -55,10 +57,17 @@ def test_price_before_it_existed_is_an_error_not_zero(catalog):
 
 
 def test_size_band_prices(catalog):
-    small = catalog.price("together", "llama-3.1-8b", "training", objective="sft", method="lora")
-    big = catalog.price("together", "llama-3.1-70b", "training", objective="sft", method="full")
+    day = date(2025, 7, 1)  # Together's size-band table, in force until its 2026-09-11 cut
+    small = catalog.price("together", "llama-3.1-8b", "training", objective="sft", method="lora", as_of=day)
+    big = catalog.price("together", "llama-3.1-70b", "training", objective="sft", method="full", as_of=day)
     assert (small.model, small.usd) == ("upto-16b", Decimal("0.48"))
     assert (big.model, big.usd) == ("upto-100b", Decimal("3.20"))
+    # after the cut: per-model rates where found, and no guessed band price for the others
+    cut = date(2026, 12, 2)
+    q = catalog.price("together", "qwen3.5-9b", "training", objective="sft", method="lora", as_of=cut)
+    assert (q.model, q.usd) == ("qwen3.5-9b", Decimal("0.34"))
+    with pytest.raises(BadInputError, match="only for 2025-01-01..2026-09-11"):
+        catalog.price("together", "llama-3.1-8b", "training", objective="sft", method="lora", as_of=cut)
 
 
 def test_unknown_names_suggest(catalog):
@@ -77,6 +86,7 @@ def test_unknown_names_suggest(catalog):
 def test_gpu_offer_by_seller_and_market(catalog):
     assert catalog.gpu_offer("h100-80gb", "runpod").market == "on-demand"
     assert catalog.gpu_offer("h100", "runpod-spot").usd == Decimal("2.39")
+    assert catalog.gpu_offer("h100", "runpod-community").usd == Decimal("2.69")  # RunPod Community Cloud
     with pytest.raises(BadInputError, match="runpod"):
         catalog.gpu_offer("h100-80gb", "runpood")
     assert catalog.gpu_offer("a10g-24gb", "aws").market == "on-demand"  # on-demand when a seller has it
@@ -94,11 +104,12 @@ def test_gpu_offer_ambiguous_without_on_demand(tmp_path):
 
 
 def test_stale_detection_and_window(catalog):
-    lambda_h100 = catalog.price("lambda", "h100-80gb", "gpu-hour", market="on-demand")
+    lambda_h100 = catalog.price("lambda", "h100-80gb", "gpu-hour", market="on-demand", as_of=date(2026, 1, 1))
     assert lambda_h100.checked_on == date(2025, 2, 1)
     assert catalog.is_stale(lambda_h100)  # 662 days before 2026-11-25 > 180
     wide = load_catalog(as_of=date(2026, 11, 25), stale_after_days=1000)
-    assert not wide.is_stale(wide.price("lambda", "h100-80gb", "gpu-hour", market="on-demand"))
+    assert not wide.is_stale(wide.price("lambda", "h100-80gb", "gpu-hour", market="on-demand",
+                                        as_of=date(2026, 1, 1)))
     then = load_catalog(as_of=date(2025, 3, 1))
     assert not then.is_stale(then.price("lambda", "h100-80gb", "gpu-hour", market="on-demand"))
     fresh = catalog.price("openai", "gpt-4o-mini", "training")
@@ -174,5 +185,5 @@ def test_bundled_catalog_loads_from_installed_package():
 
 def test_ambiguous_variant_is_an_error_not_a_guess(catalog):
     with pytest.raises(BadInputError, match="ambiguous") as exc:
-        catalog.price("together", "llama-3.1-8b", "training", objective="sft")
+        catalog.price("together", "llama-3.1-8b", "training", objective="sft", as_of=date(2025, 7, 1))
     assert "sft-full" in exc.value.render() and "sft-lora" in exc.value.render()

@@ -25,6 +25,18 @@ def catalog() -> Catalog:
 
 
 @pytest.fixture(scope="session")
+def catalog_jul2025() -> Catalog:
+    """Before the 2026 repricing and retirements: the prices the hand-computed cases were written for."""
+    return load_catalog(as_of=date(2025, 7, 1))
+
+
+@pytest.fixture(scope="session")
+def catalog_dec2026() -> Catalog:
+    """The market check's date (/work/shared/reference/market-2026-12.md)."""
+    return load_catalog(as_of=date(2026, 12, 2))
+
+
+@pytest.fixture(scope="session")
 def catalog_aug2023() -> Catalog:
     return load_catalog(as_of=date(2023, 8, 30))
 

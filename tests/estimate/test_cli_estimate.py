@@ -48,14 +48,14 @@ def test_audit_json_ranking_break_even_csv_and_stale_warning(cli, audit_json, tm
     audit = audit_json([120 + (i * 37) % 400 for i in range(300)])
     csv_out = tmp_path / "e.csv"
     r = _ok(cli("estimate", "--audit-json", audit, "--requests-per-month", "200000", "--growth", "5",
-                "--months", "12", "--retrains-per-year", "2", "--as-of", "2026-11-25",
+                "--months", "12", "--retrains-per-year", "2", "--as-of", "2026-06-01",
                 "-c", "api-finetune:openai/gpt-4o-mini", "-c", "prompting:openai/gpt-4o[k=5]",
                 "-c", "selfhost:llama-3.1-8b/lora/h100-80gb@lambda",
                 "-c", "selfhost:llama-3.1-70b/full/t4-16gb@aws", "--csv", csv_out))
     out = r.stdout
     assert "does-not-fit" in out and "month 1" in out and "GPU-h" in out
     assert "prompting:openai/gpt-4o[k=5]" in out  # ids are shown literally, not as Rich markup
-    assert "STALE" in out and "warning:" in out  # Lambda H100 figure is from 2025-02
+    assert "STALE" in out and "warning:" in out  # Lambda H100 figure in force in June 2026 is from 2025-02
     rows = list(csv.DictReader(io.StringIO(csv_out.read_text())))
     assert [row["rank"] for row in rows] == ["1", "2", "3", ""]
     by = {row["candidate"]: row for row in rows}

@@ -62,13 +62,14 @@ def test_epoch_rule_caps_large_sets(catalog):
     assert (e.epochs, e.train_usd.expected) == (2, D("100.00"))
 
 
-def test_together_size_band_with_tokenizer_band(catalog):
+def test_together_size_band_with_tokenizer_band(catalog_jul2025):
+    # (the size-band table in force until 2026-09-10)
     # llama-3.1-8b is <=16B: SFT LoRA $0.48/M; default 1 epoch; 1,000,000 tokens -> $0.48.
     # Counted with o200k_base, billed in Llama's tokenizer: +/-10% -> $0.432 .. $0.528
     w = Workload(examples=2000, tokens_total=1_000_000, max_tokens=1000)
-    e = one("api-finetune:together/llama-3.1-8b", w, catalog=catalog)
+    e = one("api-finetune:together/llama-3.1-8b", w, catalog=catalog_jul2025)
     assert e.train_usd == e.train_usd.of(D("0.432"), D("0.48"), D("0.528"))
-    full = one("api-finetune:together/llama-3.1-8b[method=full]", w, catalog=catalog)
+    full = one("api-finetune:together/llama-3.1-8b[method=full]", w, catalog=catalog_jul2025)
     assert full.train_usd.expected == D("0.54")  # $0.54/M for full fine-tunes <=16B
 
 
@@ -97,12 +98,12 @@ def test_selfhost_lora_compute(catalog):
     # FLOPs = 4 x 494,032,768 x 3,000,000 = 5.928393216e15
     # one H100: 989e12 FLOP/s x 3,600 s x MFU 0.35 = 1.246140e18 FLOPs per hour
     # hours = 5.928393216e15 / 1.246140e18 = 0.0047574 + 0.25 h job overhead = 0.2547574 -> 0.255 GPU-h
-    # cost = 0.255 x $3.29 (RunPod on-demand) = $0.83895 -> $0.8390 (half-even to 1/100 cent)
+    # cost = 0.255 x $3.49 (RunPod Secure on-demand since 2026-09-25) = $0.88995 -> $0.8900 (half-even)
     w = Workload(examples=1000, tokens_total=1_000_000, max_tokens=2000)
     e = one("selfhost:qwen2.5-0.5b/lora/h100-80gb@runpod", w, catalog=catalog)
     assert e.billed_tokens.expected == 3_000_000
     assert e.train_gpu_hours.expected == D("0.255")
-    assert e.train_usd.expected == D("0.8390")
+    assert e.train_usd.expected == D("0.8900")
     assert e.memory.fits and not e.memory.gradient_checkpointing
 
 
@@ -135,12 +136,13 @@ def test_as_of_changes_the_price(catalog_aug2023):
     assert aug.train_usd == later.train_usd
 
 
-def test_retrains_and_break_even(catalog):
+def test_retrains_and_break_even(catalog_jul2025):
+    # (priced in July 2025, before OpenAI's end of new fine-tuning jobs fell inside the horizon)
     # gpt-4o-mini fine-tune vs gpt-4o with 5 shots; 4 retrains a year over 12 months -> months 3, 6, 9
     w = Workload(examples=1000, tokens_total=300_000, max_tokens=900)
     t = Traffic(requests_per_month=D(100_000), input_tokens=D(250), output_tokens=D(50))
     ft, base = estimate(["api-finetune:openai/gpt-4o-mini", "prompting:openai/gpt-4o[k=5]"], w, t,
-                        Horizon(months=12, retrains_per_year=4), catalog=catalog)
+                        Horizon(months=12, retrains_per_year=4), catalog=catalog_jul2025)
     # training 300,000 x 3 x $3/M = $2.70; 3 retrains = $8.10
     assert [p.name for p in ft.parts][:2] == ["initial training", "retraining x3 (months 3, 6, 9)"]
     assert ft.parts[1].usd.expected == D("8.10")

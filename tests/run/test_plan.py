@@ -74,7 +74,7 @@ def test_init_then_validate_round_trip(cli, plan_dir: Path) -> None:
     assert lp.plan.traffic.requests_per_month == 100000
     assert lp.plan.budget.training_usd == Decimal("200")  # money parsed as Decimal, never float
     assert isinstance(lp.plan.traffic.growth_per_month, Decimal)
-    assert lp.plan.baseline_id() == "gpt-4o-prompt"
+    assert lp.plan.baseline_id() == "gpt-5.4-mini-prompt"
     # init never overwrites silently
     again = cli("plan", "init", out)
     assert again.code == 2 and "already exists" in again.stderr and "Traceback" not in again.output
@@ -96,6 +96,27 @@ def test_bundled_demo_plan_is_valid(tmp_path: Path, rt_small: Path) -> None:
     assert kinds == {"local", "api-finetune", "selfhost", "prompting"}
     assert {(c.model, c.method) for c in lp.plan.candidates if c.kind == "local"} == {
         ("tfidf-logreg", "baseline"), ("minilm", "full"), ("smollm2", "lora"), ("smollm2", "zero-shot")}
+
+
+def test_plan_validation_warns_about_offer_lifecycles(cli, plan_dir: Path) -> None:
+    """A retired offer is a warning at its plan line (the run reports it as unavailable); an end of
+    new fine-tuning jobs inside the horizon says retrains after it are impossible."""
+    text = GOOD_BASE.replace("horizon_months: 6", "horizon_months: 12\nretrains_per_year: 2\n"
+                             "prices: {as_of: 2026-12-02}") + (
+        "  - id: nano-ft\n    kind: api-finetune\n    provider: openai\n    model: gpt-4.1-nano-2025-04-14\n")
+    plan = write(plan_dir, text)
+    r = cli("plan", "validate", plan)
+    assert r.code == 0, r.output
+    out = " ".join(r.output.split())
+    nano_line = line_of(text, "model: gpt-4.1-nano-2025-04-14")
+    assert f"{plan}:{nano_line}" in out
+    assert "not available on 2026-12-02" in out and "shut down on 2026-10-23" in out and "gpt-5.4-nano" in out
+    assert "retrains of openai/gpt-4o-mini-2024-07-18 on or after 2027-01-06 are impossible" in out
+    assert "since 2026-07-02" in out  # the access restriction, with its date
+    # before the shutdown the same plan has no unavailable offer
+    early = write(plan_dir, text.replace("as_of: 2026-12-02", "as_of: 2026-06-01"), "early.yaml")
+    r = cli("plan", "validate", early)
+    assert r.code == 0 and "not available" not in r.output and "shuts down on 2026-10-23" in " ".join(r.output.split())
 
 
 def test_template_without_test_file() -> None:

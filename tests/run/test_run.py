@@ -45,16 +45,16 @@ def test_tiny_run_produces_the_three_outputs(tiny_run) -> None:
 
 def test_report_json_quality_is_measured_or_user_given_never_invented(tiny_run) -> None:
     rows = {c["id"]: c for c in tiny_run.report["decision"]["candidates"]}
-    assert set(rows) == {"tfidf", "minilm", "mini-ft", "nano-ft", "llama-lora", "gpt4o-prompt"}
+    assert set(rows) == {"tfidf", "minilm", "mini-ft", "mini41-ft", "llama-lora", "gpt4o-prompt"}
     for cid in ("tfidf", "minilm"):
         q = rows[cid]["quality"]
         pilot = tiny_run.report["pilots"][cid]
         assert q["provenance"] == "measured"
         assert q["value"] == pytest.approx(pilot["metrics"]["macro_f1"]["value"])
         assert q["ci_low"] <= q["value"] <= q["ci_high"]
-    assert rows["nano-ft"]["quality"]["provenance"] == "user-given"
-    assert rows["nano-ft"]["quality"]["value"] == pytest.approx(0.85)
-    assert "hypothetical" in rows["nano-ft"]["quality"]["source"]
+    assert rows["mini41-ft"]["quality"]["provenance"] == "user-given"
+    assert rows["mini41-ft"]["quality"]["value"] == pytest.approx(0.85)
+    assert "hypothetical" in rows["mini41-ft"]["quality"]["source"]
     for cid in ("mini-ft", "llama-lora", "gpt4o-prompt"):
         assert rows[cid]["quality"]["value"] is None and rows[cid]["quality"]["provenance"] is None
 
@@ -62,7 +62,7 @@ def test_report_json_quality_is_measured_or_user_given_never_invented(tiny_run) 
 def test_report_json_costs_are_decimal_ranges_with_dated_sourced_prices(tiny_run) -> None:
     rep = tiny_run.report
     rows = {c["id"]: c for c in rep["decision"]["candidates"]}
-    for cid in ("tfidf", "minilm", "mini-ft", "nano-ft", "llama-lora", "gpt4o-prompt"):
+    for cid in ("tfidf", "minilm", "mini-ft", "mini41-ft", "llama-lora", "gpt4o-prompt"):
         cost = rows[cid]["cost"]
         assert cost["status"] == "ok" and cost["provenance"] == "estimated", (cid, cost)
         for key in ("training_usd", "monthly_usd", "tco_usd"):
@@ -129,7 +129,7 @@ def test_recommendation_follows_the_stated_rule(tiny_run) -> None:
     assert rep["summary"]["recommendation"].startswith("Fine-tune" if rows[rec]["trains"] else "Do not fine-tune")
     # unknown-quality candidates are ranked on cost only, apart, never in the comparison
     unknown = {u["id"] for u in v["unknown_quality"]}
-    assert unknown == {"mini-ft", "nano-ft", "llama-lora", "gpt4o-prompt"}
+    assert unknown == {"mini-ft", "mini41-ft", "llama-lora", "gpt4o-prompt"}
     assert not unknown & set(v["comparisons"]) and not unknown & set(v["quality_set"])
     pareto = set(d["pareto"])
     known = [c for c in d["candidates"] if c["cost"]["status"] == "ok" and c["quality"]["value"] is not None]
@@ -199,7 +199,24 @@ def test_demo_data_is_disjoint_and_plan_valid(tmp_path: Path) -> None:
     assert not {r["id"] for r in train} & {r["id"] for r in test}
     assert {r["label"] for r in train} == {"fresh", "rotten"}
     lp = load_plan(plan, catalog_check=catalog_problems)
-    assert lp.plan.baseline_id() == "gpt-4o-prompt"
+    assert lp.plan.baseline_id() == "gpt-5.4-mini-prompt"
     mtime = (tmp_path / "train.jsonl").stat().st_mtime_ns
     prepare_demo(tmp_path, train_examples=60, test_examples=40)  # unchanged data is not rewritten
     assert (tmp_path / "train.jsonl").stat().st_mtime_ns == mtime
+
+
+def test_estimates_carry_offer_lifecycle_facts_and_findings(tiny_run) -> None:
+    """The tiny plan is priced today: OpenAI's end of new fine-tuning jobs (2027-01-06) is stated on
+    the fine-tune's record and in the estimates' findings (or, after that date, it is unavailable)."""
+    from datetime import date
+
+    est = tiny_run.report["estimates"]
+    rec = est["candidates"]["mini-ft"]
+    titles = [f["title"] for f in est["findings"]]
+    if date.fromisoformat(est["as_of"]) < date(2027, 1, 6):
+        assert rec["status"] == "ok" and rec["new_jobs_until"] == "2027-01-06"
+        assert any(f["kind"] == "new-jobs-end" for f in rec["lifecycle"])
+        assert "mini-ft: new fine-tuning jobs end inside the horizon" in titles
+    else:
+        assert rec["status"] == "unavailable" and "2027-01-06" in rec["reason"]
+        assert "mini-ft: offer not available on the pricing date" in titles

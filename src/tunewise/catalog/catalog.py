@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict
 
 from tunewise.catalog.loader import LoadedFile, bundled_files, env_files, read_file
 from tunewise.catalog.schema import (
-    KIND_GROUPS, ApiModel, GpuSpec, GpuSpecsFile, OpenModel, OpenModelsFile, PriceEntry, ProviderFile,
-    TrainingRules,
+    KIND_GROUPS, ApiModel, GpuSpec, GpuSpecsFile, Lifecycle, OpenModel, OpenModelsFile, PriceEntry,
+    ProviderBody, ProvidersFile, TrainingRules,
 )
 from tunewise.errors import BadInputError, Problem, did_you_mean
 
@@ -42,6 +42,8 @@ class Price(BaseModel):
     memory_gb: Decimal | None = None
     cpu_arch: str | None = None
     monthly_cap_usd: Decimal | None = None
+    min_gpus: int | None = None
+    lifecycle: Lifecycle | None = None
     note: str = ""
     origin: str = ""
     user: bool = False
@@ -87,6 +89,7 @@ class ProviderInfo:
     url: str
     notes: list[str]
     training_rules: TrainingRules | None
+    lifecycle: Lifecycle | None = None
     models: dict[str, ApiModel] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     origin: str = ""
@@ -103,10 +106,77 @@ class Catalog:
     gpus: dict[str, GpuSpec] = field(default_factory=dict)
     open_models: dict[str, OpenModel] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    # (file, line, provider, 'provider'|'model'|'price', lifecycle) to check replacements after merging
+    _replacements: list[tuple] = field(default_factory=list, repr=False)
 
     # ---- staleness -------------------------------------------------------------------------
     def is_stale(self, price: Price) -> bool:
-        return price.is_stale(self.as_of, self.stale_after_days)
+        return self.stale_reason(price) is not None
+
+    def stale_reason(self, price: Price) -> str | None:
+        """Why ``price`` needs re-checking on the catalog date, or None: checked more than the
+        staleness window before it, or not checked since a lifecycle date of its offer that has
+        passed (the offer may have changed or gone since)."""
+        if price.is_stale(self.as_of, self.stale_after_days):
+            return (f"last checked {price.checked_on}, {price.age_days(self.as_of)} days before "
+                    f"{self.as_of} (window {self.stale_after_days} days)")
+        lc = self.offer_lifecycle(price)
+        if lc is not None:
+            for name, day in lc.dates():
+                if day <= self.as_of and price.checked_on < day:
+                    return f"last checked {price.checked_on}, before its offer's {name} date {day}"
+        return None
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def model_lifecycle(self, provider: str, model: str) -> Lifecycle | None:
+        """The model's lifecycle, each missing field taken from the provider's default."""
+        info = self.provider(provider)
+        m = self.api_model(provider, model)
+        if m.lifecycle is None:
+            return info.lifecycle
+        return m.lifecycle.over(info.lifecycle)
+
+    def offer_lifecycle(self, price: Price) -> Lifecycle | None:
+        """The lifecycle that governs a price: its own, over its model's, over its provider's."""
+        info = self.providers.get(price.provider)
+        if info is None:
+            return price.lifecycle
+        model_id = info.aliases.get(price.model, price.model)
+        base = (self.model_lifecycle(price.provider, model_id) if model_id in info.models
+                else info.lifecycle)
+        if price.lifecycle is None:
+            return base
+        return price.lifecycle.over(base)
+
+    def gpu_offer_lifecycle(self, gpu_id: str, offer: str) -> tuple[str, Lifecycle | None]:
+        """(subject, lifecycle) of a GPU offer, looked up across all its dated prices."""
+        gpu = self.gpu(gpu_id)
+        rows = [p for p in self._effective_set() if p.kind == "gpu-hour" and p.model == gpu.id
+                and (f"{p.provider}-{p.market}" == offer or p.provider == offer)]
+        with_lc = [p for p in rows if self.offer_lifecycle(p) is not None]
+        if not with_lc:
+            return f"{gpu.id}@{offer}", None
+        p = max(with_lc, key=lambda p: p.effective_from)
+        return f"{gpu.id}@{p.provider}-{p.market}", self.offer_lifecycle(p)
+
+    def describe_replacement(self, provider: str, rep: str | None) -> str | None:
+        """A replacement id as a reader can use it: 'openai/gpt-5.4-mini (not fine-tunable: compare it
+        as prompting:openai/gpt-5.4-mini)'."""
+        if rep is None:
+            return None
+        if rep.count("/") >= 2:  # a price key
+            return rep
+        prov, model = rep.split("/", 1) if "/" in rep else (provider, rep)
+        info = self.providers.get(prov)
+        if info is None:
+            return rep
+        mid = info.aliases.get(model, model)
+        m = info.models.get(mid)
+        if m is None:
+            return f"{prov}/{model}"
+        if m.fine_tunable:
+            return f"{prov}/{mid} (fine-tunable: api-finetune:{prov}/{mid})"
+        return f"{prov}/{mid} (not fine-tunable: compare it as prompting:{prov}/{mid})"
 
     # ---- providers and models ----------------------------------------------------------------
     def provider(self, provider: str) -> ProviderInfo:
@@ -317,6 +387,7 @@ def load_catalog(extra_files: list[Path] | None = None, as_of: date | None = Non
             problems.extend(exc.problems or [Problem(str(path), None, exc.render())])
     for lf in loaded:
         problems.extend(_merge(cat, lf))
+    problems.extend(_replacement_problems(cat))
     if problems:
         raise BadInputError("the price catalog has errors", where=problems[0].where,
                             why=f"{len(problems)} problem(s) in {len({p.file for p in problems})} file(s)",
@@ -343,27 +414,70 @@ def _merge(cat: Catalog, lf: LoadedFile) -> list[Problem]:
                                         f"open model '{m.id}' defined twice"))
             cat.open_models[m.id] = m
         return problems
-    assert isinstance(c, ProviderFile)
+    if isinstance(c, ProvidersFile):
+        for k, body in enumerate(c.providers):
+            problems.extend(_merge_provider(cat, lf, body, ("providers", k)))
+        return problems
+    return problems + _merge_provider(cat, lf, c, ())
+
+
+def _merge_provider(cat: Catalog, lf: LoadedFile, c: ProviderBody, prefix: tuple) -> list[Problem]:
+    problems: list[Problem] = []
+    origin = str(lf.path)
     info = cat.providers.get(c.provider)
     if info is None:
         info = cat.providers[c.provider] = ProviderInfo(
             id=c.provider, name=c.name, url=c.url, notes=list(c.notes),
-            training_rules=c.training_rules, origin=origin)
+            training_rules=c.training_rules, lifecycle=c.lifecycle, origin=origin)
     elif not lf.user:
-        problems.append(Problem(origin, 1, f"provider '{c.provider}' is defined in two bundled files"))
-    elif c.training_rules is not None:
-        info.training_rules = c.training_rules
-    for m in c.models:
+        problems.append(Problem(origin, lf.lines.get(prefix, 1),
+                                f"provider '{c.provider}' is defined in two bundled files"))
+    else:
+        if c.training_rules is not None:
+            info.training_rules = c.training_rules
+        if c.lifecycle is not None:
+            info.lifecycle = c.lifecycle
+    if c.lifecycle is not None:
+        cat._replacements.append((origin, lf.lines.get(prefix, 1), c.provider, "provider", c.lifecycle))
+    for i, m in enumerate(c.models):
         info.models[m.id] = m
         for a in m.aliases:
             info.aliases[a] = m.id
+        if m.lifecycle is not None:
+            cat._replacements.append((origin, lf.lines.get(prefix + ("models", i)), c.provider,
+                                      "model", m.lifecycle))
     seen: set[str] = {p.id for p in cat.prices if p.user == lf.user}
     for i, e in enumerate(c.prices):
         p = _to_price(c.provider, e, origin, lf.user)
+        line = lf.lines.get(prefix + ("prices", i))
         if p.id in seen:
-            problems.append(Problem(origin, lf.lines.get(("prices", i)), f"price '{p.id}' listed twice"))
+            problems.append(Problem(origin, line, f"price '{p.id}' listed twice"))
         seen.add(p.id)
         cat.prices.append(p)
+        if e.lifecycle is not None:
+            cat._replacements.append((origin, line, c.provider, "price", e.lifecycle))
+    return problems
+
+
+def _replacement_problems(cat: Catalog) -> list[Problem]:
+    """Every lifecycle replacement must name something the merged catalog has."""
+    keys = {p.key for p in cat.prices}
+    problems = []
+    for origin, line, provider, where, lc in cat._replacements:
+        rep = lc.replacement.id if lc.replacement else None
+        if rep is None:
+            continue
+        if where == "price" and rep.count("/") >= 2:
+            if rep not in keys:
+                problems.append(Problem(origin, line, f"lifecycle replacement '{rep}' is not a price in "
+                                        "the catalog", did_you_mean(rep, sorted(keys))))
+            continue
+        prov, model = rep.split("/", 1) if "/" in rep else (provider, rep)
+        info = cat.providers.get(prov)
+        if info is None or (model not in info.models and model not in info.aliases):
+            names = ([f"{prov}/{m}" for m in info.models] if info else list(cat.providers))
+            problems.append(Problem(origin, line, f"lifecycle replacement '{rep}' is not a model in the "
+                                    "catalog", did_you_mean(rep if "/" in rep else f"{prov}/{model}", names)))
     return problems
 
 

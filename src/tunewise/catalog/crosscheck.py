@@ -11,7 +11,7 @@ from tunewise.catalog.catalog import Catalog
 from tunewise.errors import require
 
 # catalog provider -> genai-prices provider id
-PROVIDER_MAP = {"openai": "openai", "google-vertex": "google", "together": "together",
+PROVIDER_MAP = {"openai": "openai", "anthropic": "anthropic", "google-vertex": "google", "together": "together",
                 "fireworks": "fireworks", "mistral": "mistral"}
 # genai-prices model refs for catalog models whose ids differ
 MODEL_REFS = {("together", "llama-3.1-8b"): "meta-llama/Meta-Llama-3.1-8B-Instruct-Turbo",

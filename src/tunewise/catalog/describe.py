@@ -17,6 +17,26 @@ def _price_line(cat: Catalog, p: Price) -> str:
             f"{stale}; confidence {p.confidence}]  {p.source_url}{note}")
 
 
+def _lifecycle_lines(cat: Catalog, lc, indent: str = "  ") -> list[str]:  # noqa: ANN001 - schema.Lifecycle
+    """One line per lifecycle fact, with its source and check date, and what it means on the catalog date."""
+    if lc is None:
+        return []
+    out = [f"{indent}lifecycle:"]
+    for name in ("available_from", "new_jobs_until", "shutdown_on"):
+        d = getattr(lc, name)
+        if d is not None:
+            state = "passed" if d.date <= cat.as_of else "ahead"
+            out.append(f"{indent}  {name}: {d.date} ({state} on {cat.as_of}) [{d.confidence}; checked "
+                       f"{d.checked_on}] {d.source_url}" + (f"  ({d.note})" if d.note else ""))
+    for r in lc.restrictions:
+        out.append(f"{indent}  restricted since {r.since} ({r.applies_to}): {r.who} [{r.confidence}; checked "
+                   f"{r.checked_on}] {r.source_url}")
+    if lc.replacement is not None:
+        out.append(f"{indent}  replacement: {lc.replacement.id} [{lc.replacement.confidence}; checked "
+                   f"{lc.replacement.checked_on}] {lc.replacement.source_url}")
+    return out
+
+
 def describe(cat: Catalog, item: str) -> list[str]:
     """Lines describing a price id, provider, PROVIDER/MODEL, GPU or open model; raises if unknown."""
     by_id = {p.id: p for p in cat.prices}
@@ -31,11 +51,14 @@ def describe(cat: Catalog, item: str) -> list[str]:
         lines += [f"  note: {n}" for n in info.notes]
         if info.training_rules:
             lines.append(f"  training rules: {info.training_rules.model_dump(exclude_none=True)}")
+        lines += _lifecycle_lines(cat, info.lifecycle)
         for m in info.models.values():
+            lc = cat.model_lifecycle(item, m.id)
+            end = f", shut down {lc.shutdown_on.date}" if lc and lc.shutdown_on else ""
             lines.append(f"  model {m.id}" + (f" (aliases {', '.join(m.aliases)})" if m.aliases else "")
                          + (" fine-tunable" if m.fine_tunable else "")
                          + (f", context {m.context_limit:,}" if m.context_limit else "")
-                         + f", tokenizer {m.tokenizer}")
+                         + f", tokenizer {m.tokenizer}{end}")
         lines.append("  prices:")
         lines += [_price_line(cat, p) for p in sorted(cat.prices, key=lambda p: p.id) if p.provider == item]
         return lines
@@ -43,7 +66,9 @@ def describe(cat: Catalog, item: str) -> list[str]:
         provider, model = item.split("/", 1)
         m = cat.api_model(provider, model)
         lines = [f"model {provider}/{m.id}", *[f"  {k}: {v}" for k, v in
-                                               m.model_dump(exclude_none=True).items() if v not in ([], "")]]
+                                               m.model_dump(exclude_none=True).items()
+                                               if v not in ([], "") and k != "lifecycle"]]
+        lines += _lifecycle_lines(cat, cat.model_lifecycle(provider, m.id))
         rules = cat.training_rules(provider, m.id)
         lines.append(f"  training rules: {rules.model_dump(exclude_none=True)}")
         lines.append("  prices (all dates):")
@@ -81,3 +106,30 @@ def file_summary(cat: Catalog, path: Path) -> tuple[str, list[str]]:
     if models:
         bits.append(f"{models} model(s)")
     return ", ".join(bits) + f", {len(stale)} stale", stale
+
+
+def lifecycle_warnings(cat: Catalog, path: Path) -> list[str]:
+    """Lifecycle facts of one loaded file a reviewer should look at: prices that run past their
+    offer's shutdown, and facts whose date has passed without a check since."""
+    origin = str(path)
+    out = []
+    for p in cat.prices:
+        if p.origin != origin:
+            continue
+        lc = cat.offer_lifecycle(p)
+        if lc is not None and lc.shutdown_on is not None:
+            end = lc.shutdown_on.date
+            if p.effective_until is None or p.effective_until > end:
+                out.append(f"price {p.id} runs past its offer's shutdown on {end}: give it effective_until: {end}")
+    for info in cat.providers.values():
+        for m in info.models.values():
+            lc = m.lifecycle
+            if lc is None or info.origin != origin and not any(pr.origin == origin and pr.model == m.id
+                                                                for pr in cat.prices):
+                continue
+            for name, day in lc.dates():
+                checked = [getattr(lc, n).checked_on for n in ("available_from", "new_jobs_until", "shutdown_on")
+                           if getattr(lc, n) is not None and getattr(lc, n).date == day]
+                if day <= cat.as_of and checked and max(checked) < day:
+                    out.append(f"{info.id}/{m.id}: {name} {day} has passed but was last checked {max(checked)}")
+    return out

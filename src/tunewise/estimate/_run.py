@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Literal
 
 from tunewise.catalog import Catalog
+from tunewise.catalog.lifecycle import OfferUnavailable
 from tunewise.errors import BadInputError
 from tunewise.estimate._ledger import Ledger
-from tunewise.estimate._priced import Priced
+from tunewise.estimate._priced import Priced, not_possible
 from tunewise.estimate.api import price_api_finetune
 from tunewise.estimate.candidate import Candidate
+from tunewise.estimate.lifecycle import apply_lifecycle, check_lifecycle
 from tunewise.estimate.local import LocalMeasurement, price_local
-from tunewise.estimate.models import Calibration, Estimate, Horizon, ServingPolicy, Traffic
+from tunewise.estimate.models import Calibration, Estimate, Horizon, LifecycleNote, ServingPolicy, Traffic
 from tunewise.estimate.prompting import price_prompting
 from tunewise.estimate.ranges import Range
 from tunewise.estimate.selfhost import price_selfhost
@@ -23,12 +27,18 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
              horizon: Horizon | None = None, *, catalog: Catalog,
              calibrations: Sequence[Calibration | dict] | None = None,
              baseline: str | None = None, measurements: dict[str, LocalMeasurement] | None = None,
-             serving: ServingPolicy | None = None) -> list[Estimate]:
+             serving: ServingPolicy | None = None,
+             unavailable: Literal["raise", "record"] = "raise") -> list[Estimate]:
     """Price each candidate; return estimates in the order given, each with its rank.
 
     ``baseline`` is the id of the prompting candidate to compare against (default: the first
     prompting candidate). Unknown models, prices or GPUs raise BadInputError; a configuration that
     cannot run (does not fit in memory, too few examples) is an Estimate with status != 'ok'.
+    An offer that does not exist on the pricing date (shut down, not yet available, no new
+    fine-tuning jobs) raises ``OfferUnavailable`` (a BadInputError naming the date and the
+    replacement), or with ``unavailable='record'`` is an Estimate with status 'unavailable'.
+    Lifecycle facts that allow pricing (an end of new jobs inside the horizon, an access
+    restriction) are on ``Estimate.lifecycle``; retrains after an end of new jobs are not priced.
     """
     horizon = horizon or Horizon()
     if not candidates:
@@ -45,6 +55,14 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
     priced: list[tuple[Candidate, Priced, Ledger]] = []
     for c in cands:
         ledger = Ledger(catalog)
+        try:
+            lc = check_lifecycle(c, catalog, horizon, ledger)
+        except OfferUnavailable as exc:
+            if unavailable == "raise":
+                raise
+            ledger.lifecycle = [f for f in exc.facts]
+            priced.append((c, not_possible(exc.render(), status="unavailable"), ledger))
+            continue
         if c.kind == "api-finetune":
             p = price_api_finetune(c, workload, traffic, catalog, ledger)
         elif c.kind == "selfhost":
@@ -58,6 +76,7 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
                             latency_p95_ms=serving.latency_p95_ms, months=horizon.months)
         else:
             p = price_prompting(c, workload, traffic, catalog, ledger)
+        apply_lifecycle(c, p, lc, catalog, horizon, ledger)
         priced.append((c, p, ledger))
 
     base = _baseline(priced, baseline)
@@ -73,7 +92,8 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
             est.train_usd = p.train if p.train is not None else Range.zero()
             est.month_ranges = [sum(month_costs(p, traffic, m).values(), Range.zero())
                                 for m in range(1, horizon.months + 1)]
-            est.retrain_months = horizon.retrain_months() if p.train is not None else []
+            est.retrain_months = [m for m in horizon.retrain_months() if p.retrain_possible(m)] \
+                if p.train is not None else []
             first = month_costs(p, traffic, 1)
             est.monthly_usd = sum(first.values(), Range.zero()) if first else Range.zero()
             est.tco_usd = add_up(parts)
@@ -82,6 +102,9 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
                 est.break_even_month, est.break_even_note = break_even(p, base[1], traffic, horizon)
         est.assumptions = ledger.assumptions
         est.prices = ledger.prices
+        est.lifecycle = [LifecycleNote(**asdict(f)) for f in ledger.lifecycle]
+        est.new_jobs_until = ledger.new_jobs_until
+        est.retrains_not_priced = list(ledger.retrains_not_priced)
         out.append(est)
     if base is None:
         for e in out:

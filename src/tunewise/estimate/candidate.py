@@ -33,7 +33,8 @@ _OPTIONS: dict[str, dict[str, tuple[str, tuple[str, ...] | None]]] = {
 }
 
 _ID = re.compile(r"^(?P<kind>[a-z-]+):(?P<ref>[^\[\]]+?)(?:\[(?P<opts>[^\[\]]*)\])?$")
-_SELFHOST = re.compile(r"^(?P<model>[^/@]+)/(?P<method>[^/@]+)/(?P<gpu>[^/@]+)@(?P<offer>[^/@]+)$")
+# MODEL may itself contain slashes (a Hugging Face id or a path to a config.json): split from the right
+_SELFHOST = re.compile(r"^(?P<model>.+)/(?P<method>[^/@]+)/(?P<gpu>[^/@]+)@(?P<offer>[^/@]+)$")
 
 
 class Candidate(BaseModel):

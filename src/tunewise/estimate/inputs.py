@@ -26,7 +26,9 @@ def tokenizers_for(candidates: list[Candidate], catalog: Catalog) -> list[str]:
             if tok in TIKTOKEN_NAMES and tok not in out:
                 out.append(tok)
         elif c.kind == "selfhost":
-            tok = catalog.open_model(c.model).tokenizer
+            from tunewise.estimate.hfconfig import resolve_open_model
+
+            tok = resolve_open_model(catalog, c.model).tokenizer
             if tok and tok not in out:
                 out.append(tok)
     return out

@@ -34,17 +34,20 @@ class LocalMeasurement(BaseModel):
     full_examples: int = Field(0, ge=0, description="examples a production training run would use")
 
 
-def offers(catalog: Catalog, ledger: Ledger | None = None) -> list[S.Offer]:
-    """Every on-demand CPU instance and GPU-hour offer in force, as sizing offers."""
+def offers(catalog: Catalog) -> list[S.Offer]:
+    """Every on-demand CPU instance and GPU-hour offer in force and available on the catalog date
+    (user-given internal rates too), as sizing offers."""
+    from tunewise.catalog.lifecycle import REFUSED, assess
+
     out: list[S.Offer] = []
-    for p in catalog.hourly_offers("instance-hour"):
-        if p.market != "on-demand" and not p.user:
-            continue
-        out.append(cpu_offer(p))
-    for p in catalog.hourly_offers("gpu-hour"):
-        if p.market not in ("on-demand",) and not p.user:
-            continue
-        out.append(gpu_offer(catalog, p))
+    for kind in ("instance-hour", "gpu-hour"):
+        for p in catalog.hourly_offers(kind):
+            if p.market != "on-demand" and not p.user:
+                continue
+            lc = catalog.offer_lifecycle(p)
+            if lc is not None and any(f.severity == REFUSED for f in assess(lc, p.key, catalog.as_of)):
+                continue
+            out.append(cpu_offer(p) if kind == "instance-hour" else gpu_offer(catalog, p))
     return out
 
 
@@ -56,7 +59,7 @@ def cpu_offer(p: Price) -> S.Offer:
 
 def gpu_offer(catalog: Catalog, p: Price) -> S.Offer:
     g = catalog.gpu(p.model)
-    min_gpus = int(getattr(p, "min_gpus", None) or 1)
+    min_gpus = p.min_gpus or 1
     inst = f" {p.instance}" if p.instance else ""
     return S.Offer(id=p.id, kind="gpu", usd_per_hour=p.usd, gpu_id=g.id, gpu_tflops=g.bf16_dense_tflops,
                    gpu_memory_gb=g.memory_gb, gpu_bandwidth_gbs=g.memory_bandwidth_gbs, min_gpus=min_gpus,

@@ -134,7 +134,27 @@ class PriceUsed(BaseModel):
     source_url: str
     confidence: str
     stale: bool
+    stale_reason: str | None = None
     user: bool = False
+
+
+class LifecycleNote(BaseModel):
+    """A lifecycle fact of the priced offer on the pricing date (see ``tunewise.catalog.lifecycle``).
+
+    ``severity``: 'refused' (status 'unavailable'), 'warning' (priced, with a limit the reader must
+    see: an end of new jobs or a shutdown inside the horizon, an access restriction), 'info'."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    severity: str
+    date: date
+    subject: str
+    text: str
+    source_url: str
+    checked_on: date
+    confidence: str
+    replacement: str | None = None
 
 
 class CostPart(BaseModel):
@@ -154,7 +174,7 @@ class MemoryFit(BaseModel):
     gradient_checkpointing: bool
 
 
-Status = Literal["ok", "does-not-fit", "not-possible"]
+Status = Literal["ok", "does-not-fit", "not-possible", "unavailable"]
 
 
 class Estimate(BaseModel):
@@ -163,8 +183,13 @@ class Estimate(BaseModel):
     ``train_usd``: one training run. ``monthly_usd``: the run cost of month 1 (inference, hosting,
     storage; later months grow with traffic, see ``monthly_series_usd``). ``tco_usd``: training,
     retraining and every month of the horizon; it is exactly the sum of ``parts``. Ranges are
-    low / expected / high. ``status`` is 'ok', 'does-not-fit' (memory) or 'not-possible' (a provider
-    rule such as a minimum number of examples); then ``reason`` says why and costs are None.
+    low / expected / high. ``status`` is 'ok', 'does-not-fit' (memory), 'not-possible' (a provider
+    rule such as a minimum number of examples) or 'unavailable' (the offer is shut down, not yet
+    available or takes no new jobs on the pricing date); then ``reason`` says why and costs are None.
+    ``lifecycle``: the offer's lifecycle facts on the pricing date (``LifecycleNote``). For a fine-tune
+    ``new_jobs_until`` is the date the provider stops taking new fine-tuning jobs (when the catalog
+    knows one); retrains planned on or after it are impossible and not priced: their month indices
+    are in ``retrains_not_priced`` (the fine-tuned model is costed as kept unchanged).
     ``break_even_month``: first month whose cumulative cost is at or below the prompting baseline's
     (0 = cheaper from the start; may exceed the horizon; None = not within 10 years).
     """
@@ -194,6 +219,9 @@ class Estimate(BaseModel):
     rank: int | None = None
     calibrated: bool = False
     serving: dict[str, Any] | None = None  # local candidates: the sizing (offer, instances, utilisation)
+    lifecycle: list[LifecycleNote] = []
+    new_jobs_until: date | None = None
+    retrains_not_priced: list[int] = []
 
     @property
     def feasible(self) -> bool:

@@ -79,10 +79,19 @@ def render(estimates: list[Estimate], *, as_of: str, horizon: Horizon, traffic: 
                   f"{traffic.output_tokens} output tokens/request; retrains/year: {horizon.retrains_per_year}",
                   highlight=False)
     _prices_table(estimates, console)
-    stale = sorted({p.id for e in estimates for p in e.prices if p.stale})
-    for pid in stale:
-        console.print(f"[yellow]warning:[/] stale price {pid} — older than the staleness window; "
+    stale = sorted({(p.id, p.stale_reason or "older than the staleness window")
+                    for e in estimates for p in e.prices if p.stale})
+    for pid, why in stale:
+        console.print(f"[yellow]warning:[/] stale price {_esc(pid)} — {_esc(why)}; "
                       "re-check it or override it with --catalog-file", highlight=False)
+    for e in order:
+        for f in e.lifecycle:
+            if f.severity == "warning":
+                console.print(f"[yellow]warning:[/] {_esc(e.candidate)}: {_esc(f.text)}", highlight=False)
+        if e.retrains_not_priced:
+            console.print(f"[yellow]warning:[/] {_esc(e.candidate)}: retrains in month(s) "
+                          f"{', '.join(map(str, e.retrains_not_priced))} are impossible (new fine-tuning "
+                          f"jobs end {e.new_jobs_until}) and are not priced", highlight=False)
     if show_assumptions:
         for e in order:
             console.print(f"\n[bold]{_esc(e.candidate)}[/] — assumptions", highlight=False)
@@ -140,7 +149,8 @@ def payload(estimates: list[Estimate], **meta: Any) -> dict[str, Any]:
 CSV_FIELDS = ("rank", "candidate", "kind", "status", "train_usd_low", "train_usd_expected",
               "train_usd_high", "month1_usd_low", "month1_usd_expected", "month1_usd_high", "tco_usd_low",
               "tco_usd_expected", "tco_usd_high", "billed_tokens", "epochs", "train_gpu_hours",
-              "break_even_month", "break_even_vs", "calibrated", "stale_prices", "reason")
+              "break_even_month", "break_even_vs", "calibrated", "stale_prices", "new_jobs_until",
+              "retrains_not_priced", "reason")
 
 
 def csv_text(estimates: list[Estimate]) -> str:
@@ -154,6 +164,8 @@ def csv_text(estimates: list[Estimate]) -> str:
                                "break_even_month": "" if e.break_even_month is None else e.break_even_month,
                                "break_even_vs": e.break_even_vs or "",
                                "stale_prices": ";".join(p.id for p in e.stale_prices),
+                               "new_jobs_until": e.new_jobs_until or "",
+                               "retrains_not_priced": ";".join(map(str, e.retrains_not_priced)),
                                "billed_tokens": e.billed_tokens.expected if e.billed_tokens else "",
                                "train_gpu_hours": e.train_gpu_hours.expected if e.train_gpu_hours else ""}
         for name, r in (("train_usd", e.train_usd), ("month1_usd", e.monthly_usd), ("tco_usd", e.tco_usd)):

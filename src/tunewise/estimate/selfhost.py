@@ -10,6 +10,7 @@ from tunewise.estimate import assumptions as A
 from tunewise.estimate._ledger import Ledger
 from tunewise.estimate._priced import Priced, not_possible
 from tunewise.estimate.candidate import Candidate
+from tunewise.estimate.hfconfig import resolve_open_model
 from tunewise.estimate.models import Calibration, MemoryFit, Traffic
 from tunewise.estimate.ranges import HOURS_Q, Range
 from tunewise.estimate.workload import Workload
@@ -18,10 +19,11 @@ D = Decimal
 
 
 def lora_trainable_params(m: OpenModel, rank: int) -> int:
-    """Adapter parameters for rank ``rank`` on every attention and MLP projection of every layer."""
+    """Adapter parameters for rank ``rank`` on every attention and MLP projection of every layer
+    (for a mixture of experts: on every expert's MLP)."""
     q_out, kv_out, h, f = m.heads * m.head_dim, m.kv_heads * m.head_dim, m.hidden, m.intermediate
     per_layer = (h + q_out) + 2 * (h + kv_out) + (q_out + h)
-    per_layer += (3 if m.architecture == "decoder" else 2) * (h + f)
+    per_layer += (3 if m.architecture == "decoder" else 2) * (h + f) * (m.experts or 1)
     return rank * per_layer * m.layers
 
 
@@ -81,7 +83,7 @@ def _calibrated_mfu(cal: Calibration, peak: Decimal, ledger: Ledger) -> Decimal:
 
 def price_selfhost(c: Candidate, workload: Workload, traffic: Traffic, catalog: Catalog,
                    ledger: Ledger, calibrations: list[Calibration]) -> Priced:
-    om = catalog.open_model(c.model)
+    om = resolve_open_model(catalog, c.model)
     gpu = catalog.gpu(c.gpu or "")
     offer = ledger.use(catalog.gpu_offer(gpu.id, c.offer or ""), f"{gpu.id} GPU-hour")
     method = c.method or "lora"
@@ -95,7 +97,11 @@ def price_selfhost(c: Candidate, workload: Workload, traffic: Traffic, catalog: 
     if not longest:
         ledger.note(f"longest example unknown: activation memory sized for {seq:,}-token sequences")
     ledger.note(f"{om.id}: {D(om.params) / 10**9:.2f}B parameters, {om.layers} layers "
-                f"({om.hf_id}; catalog confidence {om.confidence})")
+                f"({om.hf_id}; confidence {om.confidence})" + (f"; {om.note}" if om.confidence == "user" else ""))
+    if om.is_moe:
+        ledger.note(f"mixture of experts: {om.experts_active} of {om.experts} experts per token, "
+                    f"{D(om.flops_params) / 10**9:.2f}B active parameters: FLOPs from the active parameters, "
+                    "memory from all of them (every expert is resident)")
     ledger.note(f"training on {gpus} x {gpu.name} ({gpu.memory_gb} GB, {gpu.bf16_dense_tflops} "
                 f"TFLOP/s dense bf16), micro-batch {batch}, {epochs} epochs"
                 + (f", LoRA rank {rank} on all attention and MLP projections" if method != "full" else ""))
@@ -132,7 +138,7 @@ def price_selfhost(c: Candidate, workload: Workload, traffic: Traffic, catalog: 
         ledger.note(f"tokens counted with {workload.tokenizer}, not {om.id}'s tokenizer: +/-10% band")
     processed = tokens.times(band).times(epochs).as_ints()
     k = A.FLOPS_PER_PARAM_TOKEN[method] + (A.CHECKPOINTING_EXTRA if fit.gradient_checkpointing else 0)
-    flops = processed.times(k * om.params)
+    flops = processed.times(k * om.flops_params)
     ledger.note(f"training FLOPs = {k} x N x tokens processed (sequence packing assumed: no padding)")
     peak = gpu.bf16_dense_tflops * D(10) ** 12
     calibrated = False
@@ -161,7 +167,11 @@ def price_selfhost(c: Candidate, workload: Workload, traffic: Traffic, catalog: 
     wall = Range.of(flops.low / (rate * mfu.high) + oh_lo, flops.expected / (rate * mfu.expected) + oh_mid,
                     flops.high / (rate * mfu.low) + oh_hi)
     ledger.note(f"+{oh_mid} h per job for setup, model load and checkpointing (band {oh_lo}-{oh_hi} h)")
-    gpu_hours = wall.times(gpus).q(HOURS_Q)
+    rented = max(gpus, offer.min_gpus or 1)
+    if rented > gpus:
+        ledger.note(f"{offer.provider} rents {gpu.id} {rented} at a time ({offer.instance or 'one node'}): "
+                    f"all {rented} GPUs are billed while the job runs on {gpus}")
+    gpu_hours = wall.times(rented).q(HOURS_Q)
     train = gpu_hours.times(offer.usd).q()
     ledger.note(f"training cost = GPU-hours x {offer.label()} ({offer.provider} {offer.market})")
 
@@ -172,7 +182,7 @@ def price_selfhost(c: Candidate, workload: Workload, traffic: Traffic, catalog: 
                             epochs=epochs, train_gpu_hours=gpu_hours)
     serve_gpus, hours_per_request = serve
     always_on = (c.opt("serve", "always-on") == "always-on")
-    floor = D(serve_gpus) * A.HOURS_PER_MONTH if always_on else A.SCALE_TO_ZERO_MIN_HOURS
+    floor = D(max(serve_gpus, offer.min_gpus or 1)) * A.HOURS_PER_MONTH if always_on else A.SCALE_TO_ZERO_MIN_HOURS
     ledger.note("serving: " + (f"always on, at least {serve_gpus} GPU(s) x {A.HOURS_PER_MONTH} h/month"
                                if always_on else "scale to zero, billed only for busy GPU-hours")
                 + f", on the same {offer.provider} {offer.market} offer")
@@ -224,6 +234,7 @@ def _serving(om: OpenModel, gpu: GpuSpec, traffic: Traffic, c: Candidate, ledger
              ) -> tuple[int, Range] | str:
     """GPUs per replica and GPU-hours per request (band), or the reason serving does not fit."""
     n_params = D(om.params)
+    n_active = D(om.flops_params)
     weights = 2 * n_params * A.SERVE_WEIGHT_FACTOR
     ctx = max(int(traffic.input_tokens + traffic.output_tokens), 1)
     kv = D(2 * om.layers * om.kv_heads * om.head_dim * ctx * 2)  # bytes per concurrent sequence
@@ -239,9 +250,12 @@ def _serving(om: OpenModel, gpu: GpuSpec, traffic: Traffic, c: Candidate, ledger
     batch = int(min(D(A.SERVE_MAX_BATCH), (room / kv).to_integral_value(rounding=ROUND_FLOOR)))
     peak = gpu.bf16_dense_tflops * D(10) ** 12 * g
     bandwidth = gpu.memory_bandwidth_gbs * A.GB * g
-    prefill_tps = peak * A.PREFILL_MFU / (2 * n_params)
-    step = max(2 * n_params / (bandwidth * A.DECODE_BANDWIDTH_EFF),
-               batch * 2 * n_params / (peak * A.DECODE_MFU))
+    prefill_tps = peak * A.PREFILL_MFU / (2 * n_active)
+    # each decode step streams the weights the batch touches: every sequence its active experts,
+    # at most all of them; compute is 2 x active parameters per token
+    streamed = min(n_params, n_active * batch)
+    step = max(2 * streamed / (bandwidth * A.DECODE_BANDWIDTH_EFF),
+               batch * 2 * n_active / (peak * A.DECODE_MFU))
     decode_tps = batch / step
     given = c.opt_dec("tps")
     cal_tps = match[0].inference_tokens_per_s if match else None

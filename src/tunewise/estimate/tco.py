@@ -23,7 +23,7 @@ def tco_parts(p: Priced, traffic: Traffic, horizon: Horizon) -> tuple[list[CostP
     parts: list[CostPart] = []
     if p.train is not None:
         parts.append(CostPart(name="initial training", usd=p.train))
-        retrains = horizon.retrain_months()
+        retrains = [m for m in horizon.retrain_months() if p.retrain_possible(m)]
         if retrains:
             parts.append(CostPart(name=f"retraining x{len(retrains)} (months {', '.join(map(str, retrains))})",
                                   usd=p.train.times(len(retrains))))
@@ -42,7 +42,7 @@ def tco_parts(p: Priced, traffic: Traffic, horizon: Horizon) -> tuple[list[CostP
 def cumulative(p: Priced, traffic: Traffic, horizon: Horizon, months: int) -> list[Decimal]:
     """Expected cumulative spend at the end of months 0..months (training paid at month 0)."""
     train = p.train.expected if p.train is not None else Decimal(0)
-    retrain_at = set(horizon.retrain_months(until=months + 1))
+    retrain_at = {m for m in horizon.retrain_months(until=months + 1) if p.retrain_possible(m)}
     out = [train]
     for m in range(1, months + 1):
         run = sum((r.expected for r in month_costs(p, traffic, m).values()), Decimal(0))

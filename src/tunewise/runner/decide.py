@@ -247,6 +247,8 @@ def decide(plan: Plan, pilots: dict[str, dict[str, Any]], estimates: dict[str, A
         r["p_best"] = (verdict.get("p_best") or {}).get(r["id"])
         r["in_quality_set"] = r["id"] in (verdict.get("quality_set") or [])
         r["serving"] = (est_c.get(r["id"]) or {}).get("serving")
+        r["new_jobs_until"] = (est_c.get(r["id"]) or {}).get("new_jobs_until")
+        r["retrains_not_priced"] = (est_c.get(r["id"]) or {}).get("retrains_not_priced") or []
     any_fits = any(r["budget"]["fits"] for r in rows)
     priced = [r for r in rows if r["cost"]["status"] == "ok"]
     budget_finding = None

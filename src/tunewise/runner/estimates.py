@@ -17,7 +17,7 @@ from tunewise.plan.loader import LoadedPlan
 from tunewise.plan.schema import PROMPTING_LOCAL_METHODS
 from tunewise.runner import _json
 from tunewise.runner.cache import file_digest
-from tunewise.runner.checks import LOCAL_CATALOG_MODEL, load_plan_catalog
+from tunewise.runner.checks import LOCAL_CATALOG_MODEL, load_plan_catalog, selfhost_model_ref
 
 TOKENIZER = "o200k_base"
 
@@ -140,7 +140,8 @@ def _candidates(lp: LoadedPlan, pilots: dict[str, dict[str, Any]], audit: dict[s
                                   options={"k": str(c.shots)})
         elif c.kind == "selfhost":
             gpu, _, offer = c.gpu.partition("@")
-            out[c.id] = Candidate(kind="selfhost", model=c.family, method=c.method, gpu=gpu, offer=offer,
+            out[c.id] = Candidate(kind="selfhost", model=selfhost_model_ref(lp, c.family), method=c.method, gpu=gpu,
+                                  offer=offer,
                                   options={"gpus": str(c.gpus), "epochs": str(c.epochs)})
         else:
             pilot = pilots.get(c.id) or {}
@@ -181,7 +182,8 @@ def _run(cands: dict[str, Any], workload: Any, traffic: Any, lp: LoadedPlan, cat
                     Horizon(months=plan.horizon_months, retrains_per_year=plan.retrains_per_year),
                     catalog=catalog, calibrations=calibrations, baseline=base, measurements=measured,
                     serving=ServingPolicy(peak_factor=plan.traffic.peak_factor,
-                                          latency_p95_ms=plan.serving.latency_p95_ms))
+                                          latency_p95_ms=plan.serving.latency_p95_ms),
+                    unavailable="record")
     return dict(zip(ids, ests))
 
 
@@ -228,7 +230,10 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
     for cid, e in main.items():
         rec: dict[str, Any] = {"id": cid, "estimator_id": e.candidate, "kind": e.kind, "status": e.status,
                                "reason": e.reason, "calibrated": e.calibrated,
-                               "assumptions": list(e.assumptions), "price_ids": [p.id for p in e.prices]}
+                               "assumptions": list(e.assumptions), "price_ids": [p.id for p in e.prices],
+                               "lifecycle": [f.model_dump(mode="json") for f in e.lifecycle],
+                               "new_jobs_until": e.new_jobs_until.isoformat() if e.new_jobs_until else None,
+                               "retrains_not_priced": list(e.retrains_not_priced)}
         if e.serving is not None:
             rec["serving"] = e.serving
         if e.status == "ok":
@@ -252,7 +257,8 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
         for p in e.prices:
             prices[p.id] = {"id": p.id, "role": p.role, "usd": str(p.usd), "unit": p.unit,
                             "effective_from": p.effective_from.isoformat(), "checked_on": p.checked_on.isoformat(),
-                            "source_url": p.source_url, "confidence": p.confidence, "stale": p.stale, "user": p.user}
+                            "source_url": p.source_url, "confidence": p.confidence, "stale": p.stale,
+                            "stale_reason": p.stale_reason, "user": p.user}
     for cid, reason in unpriced.items():
         records[cid] = {"id": cid, "kind": "local", "status": "not-priced", "reason": reason,
                         "assumptions": [], "price_ids": []}
@@ -301,9 +307,36 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
                         or "none (no pilot reported one)"})
     return _json.jsonable({"status": "ok", "as_of": catalog.as_of.isoformat(),
                            "stale_after_days": catalog.stale_after_days, "candidates": records,
+                           "findings": lifecycle_findings(main),
                            "prices": dict(sorted(prices.items())), "assumptions": assumptions,
                            "sensitivity": sens, "traffic": {"requests_per_month": str(traffic.requests_per_month),
                                                             "input_tokens": str(traffic.input_tokens),
                                                             "output_tokens": str(traffic.output_tokens),
                                                             "growth_pct_per_month": str(traffic.growth_pct_per_month),
                                                             "peak_factor": str(plan.traffic.peak_factor)}})
+
+
+def lifecycle_findings(main: dict[str, Any]) -> list[dict[str, str]]:
+    """Report findings for offer lifecycles, in the shape of ``narrative.findings`` entries:
+    a retired offer (high), the end of new jobs with retrains not priced (high), an end of new jobs
+    or a shutdown inside the horizon and access restrictions (medium)."""
+    out: list[dict[str, str]] = []
+    for cid, e in main.items():
+        for f in e.lifecycle:
+            src = f"catalog lifecycle ({f.source_url}, checked {f.checked_on})"
+            if f.severity == "refused":
+                out.append({"severity": "high", "title": f"{cid}: offer not available on the pricing date",
+                            "detail": f.text + ". It is not priced.", "source": src})
+            elif f.severity == "warning" and not (f.kind == "new-jobs-end" and e.retrains_not_priced):
+                out.append({"severity": "medium", "title": f"{cid}: " + {
+                    "new-jobs-end": "new fine-tuning jobs end inside the horizon",
+                    "shuts-down": "offer shuts down inside the horizon",
+                    "restricted": "access restricted", "restriction-ahead": "access restriction ahead",
+                }.get(f.kind, f.kind), "detail": f.text + ".", "source": src})
+        if e.retrains_not_priced and e.new_jobs_until is not None:
+            months = ", ".join(map(str, e.retrains_not_priced))
+            out.append({"severity": "high", "title": f"{cid}: retrains impossible after {e.new_jobs_until}",
+                        "detail": f"New fine-tuning jobs end on {e.new_jobs_until}; the planned retrains in month(s) "
+                                  f"{months} cannot happen and are not priced (the fine-tuned model is costed as "
+                                  "kept unchanged).", "source": "catalog lifecycle"})
+    return out

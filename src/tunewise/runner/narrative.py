@@ -117,6 +117,8 @@ def findings(plan: Plan, audit: dict[str, Any], pilots: dict[str, dict[str, Any]
             add(MEDIUM, f"{c['label']} does not fit", c["cost"].get("reason") or "", "estimated")
         if c["cost"].get("status") == "error":
             add(MEDIUM, f"{c['label']} could not be priced", c["cost"].get("reason") or "", "estimated")
+    for f in estimates.get("findings", []) or []:  # offer lifecycles: retired, end of new jobs, restrictions
+        add(f["severity"], f["title"], f["detail"], f["source"])
     order = {HIGH: 0, MEDIUM: 1, INFO: 2}
     return sorted(out, key=lambda f: order[f["severity"]])
 
