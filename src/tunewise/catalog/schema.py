@@ -180,7 +180,9 @@ class ApiModel(_Strict):
     context_limit: int | None = Field(None, gt=0)
     params_b: PositiveDecimal | None = None
     tokenizer: str = Field(description="tiktoken name (o200k_base, cl100k_base) or a family name")
-    tuned_inference: Literal["own", "base"] = "own"
+    tuned_inference: Literal["own", "base", "dedicated"] = Field(
+        "own", description="how a fine-tune is served: its own token prices, the base model's token prices, "
+                           "or only on dedicated GPUs of the provider (market 'dedicated'), billed per GPU-hour")
     hosting: Literal["none", "hourly"] = Field(
         "none", description="'hourly': a deployed fine-tuned model bills a hosting-hour fee, used or not")
     training: TrainingRules | None = None

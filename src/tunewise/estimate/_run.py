@@ -64,7 +64,7 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
             priced.append((c, not_possible(exc.render(), status="unavailable"), ledger))
             continue
         if c.kind == "api-finetune":
-            p = price_api_finetune(c, workload, traffic, catalog, ledger)
+            p = price_api_finetune(c, workload, traffic, catalog, ledger, serving)
         elif c.kind == "selfhost":
             p = price_selfhost(c, workload, traffic, catalog, ledger, cals)
         elif c.kind == "local":

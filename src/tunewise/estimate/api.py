@@ -12,7 +12,7 @@ from tunewise.estimate._ledger import Ledger
 from tunewise.estimate._priced import Priced, not_possible
 from tunewise.estimate.assumptions import HOURS_PER_MONTH, PER_MILLION, TOKENIZER_BAND
 from tunewise.estimate.candidate import Candidate
-from tunewise.estimate.models import Traffic
+from tunewise.estimate.models import ServingPolicy, Traffic
 from tunewise.estimate.ranges import Range
 from tunewise.estimate.workload import Workload
 
@@ -46,7 +46,7 @@ def tokenizer_band(ledger: Ledger, workload: Workload, tokenizer: str, who: str)
 
 
 def price_api_finetune(c: Candidate, workload: Workload, traffic: Traffic, catalog: Catalog,
-                       ledger: Ledger) -> Priced:
+                       ledger: Ledger, serving: ServingPolicy | None = None) -> Priced:
     provider = c.provider or ""
     model = catalog.api_model(provider, c.model)
     if not model.fine_tunable:
@@ -113,11 +113,16 @@ def price_api_finetune(c: Candidate, workload: Workload, traffic: Traffic, catal
         ledger.note(f"minimum charge per job: {minimum.label()}")
     train = train.q()
 
+    if model.tuned_inference == "dedicated":
+        return _dedicated(c, model, traffic, catalog, ledger, serving or ServingPolicy(), train,
+                          {"billed_tokens": billed, "epochs": epochs,
+                           "tokens_per_request": {"input": traffic.input_tokens, "output": traffic.output_tokens}})
     serve_kind = "tuned" if model.tuned_inference == "own" else "base"
     pin = ledger.use(catalog.price(provider, model.id, f"{serve_kind}-input"), "inference input")
     pout = ledger.use(catalog.price(provider, model.id, f"{serve_kind}-output"), "inference output")
     if serve_kind == "base":
-        ledger.note(f"{provider} serves the fine-tuned model at the base model's token prices")
+        ledger.note(f"{provider} serves the fine-tuned model at the base model's token prices"
+                    + (f" ({model.note})" if model.note else ""))
     per_request = (Range.exact(traffic.input_tokens * pin.usd + traffic.output_tokens * pout.usd)
                    .times(band).times(1 / PER_MILLION))
     hosting = None
@@ -140,3 +145,56 @@ def price_api_finetune(c: Candidate, workload: Workload, traffic: Traffic, catal
                   extra={"billed_tokens": billed, "epochs": epochs,
                          "tokens_per_request": {"input": traffic.input_tokens,
                                                 "output": traffic.output_tokens}})
+
+
+def _dedicated(c: Candidate, model: object, traffic: Traffic, catalog: Catalog, ledger: Ledger,
+               serving: ServingPolicy, train: Range, extra: dict) -> Priced:
+    """A fine-tune the provider serves only on dedicated GPUs: the cheapest of its dedicated GPU
+    offers that holds the model and meets the latency objective at the peak hour, billed for every
+    hour it is deployed (sized by the uncalibrated roofline of ``estimate.serving``)."""
+    from tunewise.estimate import serving as S
+    from tunewise.estimate.local import gpu_offer
+
+    provider = c.provider or ""
+    params = int((getattr(model, "params_b", None) or Decimal(0)) * 10**9)
+    if params <= 0:
+        return not_possible(f"{provider}/{getattr(model, 'id', '')} is served on dedicated GPUs only and the "
+                            "catalog gives no parameter count to size them")
+    meas = S.ServingMeasurement(source="roofline from the parameter count", latency_p95_ms=Decimal(1),
+                                throughput={1: Decimal(1)}, memory_gb=Decimal(1), params=params,
+                                tokens_per_request=int(traffic.input_tokens), output_tokens=int(traffic.output_tokens))
+    # like every API candidate, its latency is the provider's: sized for throughput (<= 70% busy at the
+    # peak hour), not held to the plan's objective (measure it with `tunewise eval`)
+    load = S.Load(requests_per_month=traffic.requests_per_month, peak_factor=serving.peak_factor,
+                  latency_p95_ms=Decimal(3_600_000))
+    best = None
+    for p in catalog.hourly_offers("gpu-hour"):
+        if p.provider != provider or p.market != "dedicated":
+            continue
+        o = gpu_offer(catalog, p)
+        perf = S.performance(meas, o)
+        if isinstance(perf, str):
+            continue
+        sz = S.size(perf, o, load)
+        if sz.feasible and (best is None or sz.monthly_usd.expected < best[2].monthly_usd.expected):
+            best = (p, perf, sz, o)
+    if best is None:
+        return not_possible(f"{provider} serves fine-tuned models on dedicated GPUs only, and none of its "
+                            "dedicated GPU offers in the catalog holds the model")
+    price, perf, chosen, offer = best
+    ledger.use(price, "dedicated deployment GPU-hour")
+    ledger.note(f"{provider} serves fine-tuned (LoRA) models only on dedicated deployments billed per GPU-hour, "
+                "used or not; no per-token price applies")
+    ledger.note(f"serving: {chosen.label}: {chosen.instances.expected} GPU deployment(s) up all month for "
+                f"{load.peak_rps * 3600:,.0f} requests in the peak hour ({serving.peak_factor}x the mean), at most "
+                f"{S.RHO_CAP:.0%} busy; roofline p95 ~{chosen.latency_p95_ms} ms per request (uncalibrated; not held "
+                "to the plan's latency objective, as for every API candidate)")
+
+    def monthly(requests: Decimal) -> dict[str, Range]:
+        return {"hosting": S.monthly_cost(perf, offer, load.with_requests(requests)) or chosen.monthly_usd}
+
+    return Priced(train=train, monthly=monthly, extra={**extra, "serving": {
+        "chosen": chosen.model_dump(mode="json"), "pinned": False, "dedicated": True,
+        "peak_factor": str(serving.peak_factor), "latency_objective_ms": str(serving.latency_p95_ms),
+        "peak_requests_per_hour": str((load.peak_rps * 3600).quantize(Decimal("0.1"))), "offers": [],
+        "rejected": []}})
