@@ -31,13 +31,17 @@ def describe(c: Any) -> str:
 
 def quality_of(plan: Plan, c: Any, pilot: dict[str, Any] | None) -> dict[str, Any]:
     metric = plan.task.metric
-    if c.kind == "local":
+    # A measured record counts for any kind: a local pilot, or an endpoint evaluation (tunewise.endpoint) of a
+    # prompting / api-finetune candidate, which only has a record in `pilots` when the plan gives it an endpoint.
+    if c.kind == "local" or pilot is not None:
         if pilot and pilot.get("status", "ok") == "ok":
             m = (pilot.get("metrics") or {}).get(metric)
             if isinstance(m, dict) and m.get("value") is not None:
+                ep = pilot.get("endpoint") if pilot.get("kind") == "endpoint" else None
+                where = f"endpoint {ep['model']} at {ep['base_url']}" if ep else "pilot on this machine"
                 return {"metric": metric, "value": float(m["value"]), "ci_low": _f(m.get("ci_low")),
                         "ci_high": _f(m.get("ci_high")), "provenance": MEASURED,
-                        "source": f"pilot on this machine, n={pilot.get('n_test', pilot.get('test_examples', '?'))} held-out examples"}
+                        "source": f"{where}, n={pilot.get('n_test', pilot.get('test_examples', '?'))} held-out examples"}
             return {"metric": metric, "value": None, "provenance": None,
                     "source": f"the pilot did not report {metric}"}
         reason = (pilot or {}).get("reason") or "the pilot did not run"
