@@ -144,9 +144,8 @@ def run_eval(cfg: EvalConfig, *, console: Console | None = None) -> EvalOutcome:
         random.Random(cfg.seed).shuffle(order)  # a run cut short has evaluated a random subset
         jobs = [Job(i, keys[i], bodies[i], pre["cost_each"][i]) for i in order if keys[i] not in cached]
         client = EndpointClient(cfg.base_url, api_key, timeout_s=cfg.timeout_s, max_retries=cfg.max_retries)
-        interrupted = False
         try:
-            res = _send(console, client, jobs, cfg, cache, pricing, len(test))
+            res = _send(console, client, jobs, cfg, cache, pricing)
         finally:
             client.close()
         interrupted = res.stopped == "interrupted"
@@ -169,7 +168,7 @@ def run_eval(cfg: EvalConfig, *, console: Console | None = None) -> EvalOutcome:
 
 
 def _send(console: Console, client: EndpointClient, jobs: list[Job], cfg: EvalConfig, cache: Any,
-          pricing: Pricing, total: int) -> Any:
+          pricing: Pricing) -> Any:
     def put(key: str, ans: Answer) -> None:
         cache.put(key, cfg.base_url, cfg.model, ans.as_cache())
 
@@ -187,7 +186,8 @@ def _send(console: Console, client: EndpointClient, jobs: list[Job], cfg: EvalCo
                   console=console, transient=True, disable=not cfg.progress) as bar:
         tid = bar.add_task(f"{cfg.model}", total=len(jobs))
         return send_all(client, jobs, concurrency=cfg.concurrency, cache_put=put, cost_of=cost,
-                        max_usd=cfg.max_usd, on_done=lambda i, ok: bar.advance(tid))
+                        max_usd=cfg.max_usd, on_done=lambda i, ok: bar.advance(tid),
+                        notify=lambda text: console.print(f"[yellow]{text}[/]", highlight=False))
 
 
 def _default_max_tokens(est: TokenEstimator, task: str, labels: list[str], train: list[Any]) -> int:

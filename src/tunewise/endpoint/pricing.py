@@ -88,13 +88,16 @@ def resolve(*, price: str | None = None, kind: str = "base", per_1m_input: Any =
         return Pricing("user", _decimal(per_1m_input, "--price-per-1m-input"),
                        _decimal(per_1m_output, "--price-per-1m-output"),
                        "--price-per-1m-input/--price-per-1m-output (given by the user)")
-    cat = catalog if catalog is not None else _load(catalog_files, as_of)
     if price is None:
+        try:
+            cat = catalog if catalog is not None else _load(catalog_files, as_of)
+        except BadInputError:  # only wanted for a hint here
+            cat = None
         hint = _catalog_hint(cat, model)
-        return Pricing("unknown", reason="no price was given and none is assumed"
-                       + (f"; the catalog prices a model of this name: pass --price {hint}" if hint else
-                          "; pass --price PROVIDER/MODEL (catalog), --price-per-1m-input/--price-per-1m-output, "
-                          "or --free for a local server"))
+        return Pricing("unknown", reason="no price was given and none is assumed; pass --price PROVIDER/MODEL"
+                       + (f" (the catalog lists {hint})" if hint else " (catalog)")
+                       + ", --price-per-1m-input/--price-per-1m-output, or --free for a local server")
+    cat = catalog if catalog is not None else _load(catalog_files, as_of)
     if "/" not in price:
         raise BadInputError(f"--price must be PROVIDER/MODEL, got '{price}'", fix="e.g. --price openai/gpt-4o-mini")
     provider, name = price.split("/", 1)
@@ -126,6 +129,8 @@ def _load(files: list[Path] | None, as_of: date | None) -> Any:
 
 
 def _catalog_hint(cat: Any, model: str) -> str | None:
+    if cat is None:
+        return None
     for pid, info in sorted(cat.providers.items()):
         mid = info.aliases.get(model, model)
         if mid in info.models:

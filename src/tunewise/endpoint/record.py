@@ -235,8 +235,9 @@ def _status(res: Any, rows: list[dict[str, Any]], test: list[Any], task: str, an
     if res.stopped == "interrupted":
         return "interrupted", f"interrupted after {len(rows)} of {len(test)} examples"
     if res.stopped or len(rows) < len(test) or any(r.get("error") for r in rows):
-        n_err = sum(1 for r in rows if r.get("error"))
-        why = res.message or (f"{n_err} request(s) failed" if n_err else "not every example was evaluated")
+        errs = [r["error"] for r in rows if r.get("error")]
+        why = res.message or (f"{len(errs)} request(s) failed (the first: {errs[0]})" if errs
+                              else "not every example was evaluated")
         return "partial", f"{why}; {len(answered)} of {len(test)} examples answered"
     if task == "classification" and answered and n_unp == len(answered):
         return "unparseable", (f"none of the {len(answered)} answers was exactly one label "

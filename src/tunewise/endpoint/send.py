@@ -45,7 +45,8 @@ class SendResult:
 
 def send_all(client: EndpointClient, jobs: list[Job], *, concurrency: int, cache_put: Callable[[str, Answer], None],
              cost_of: Callable[[Answer], Decimal | None], max_usd: Decimal | None,
-             on_done: Callable[[int, bool], None] = lambda i, ok: None) -> SendResult:
+             on_done: Callable[[int, bool], None] = lambda i, ok: None,
+             notify: Callable[[str], None] = lambda text: None) -> SendResult:
     """Send ``jobs`` in order; returns what came back and, if the run stopped early, why."""
     res = SendResult()
     queue = deque(jobs)
@@ -108,6 +109,8 @@ def send_all(client: EndpointClient, jobs: list[Job], *, concurrency: int, cache
                 res.order.append(job.index)
                 res.retries += ans.attempts - 1
                 c = cost_of(ans)
+                if c is None:  # no usage in the response: count what was expected, never nothing
+                    c = job.est_cost
                 if c is not None:
                     res.spent += c
                     answered_cost.append(c)
@@ -120,6 +123,10 @@ def send_all(client: EndpointClient, jobs: list[Job], *, concurrency: int, cache
         stop.set()
         res.stopped = "interrupted"
         res.message = "interrupted (Ctrl-C)"
+        busy = sum(1 for f in inflight if not f.done())
+        if busy:
+            notify(f"interrupted: waiting for {busy} request(s) in flight so their answers are kept "
+                   "(Ctrl-C again to stop now)")
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         res.seconds = time.perf_counter() - t0
@@ -128,5 +135,5 @@ def send_all(client: EndpointClient, jobs: list[Job], *, concurrency: int, cache
             res.answers[job.index] = ans = fut.result()
             res.order.append(job.index)
             c = cost_of(ans)
-            res.spent += c or Decimal(0)
+            res.spent += c if c is not None else (job.est_cost or Decimal(0))
     return res
