@@ -66,6 +66,9 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(raw)
 
+            def _headers(self) -> dict[str, str]:
+                return {k.lower(): v for k, v in self.headers.items()}
+
             def _auth_ok(self) -> bool:
                 if fake.key is None:
                     return True
@@ -77,7 +80,7 @@ class FakeOpenAI:
 
             def do_GET(self) -> None:  # noqa: N802
                 with lock:
-                    fake.log.append(Logged(time.monotonic(), self.path, {k.lower(): v for k, v in self.headers.items()}, None))
+                    fake.log.append(Logged(time.monotonic(), self.path, self._headers(), None))
                 if not self._auth_ok():
                     return
                 if self.path.endswith("/models"):
@@ -90,7 +93,7 @@ class FakeOpenAI:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(n) or b"{}")
                 with lock:
-                    fake.log.append(Logged(time.monotonic(), self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                    fake.log.append(Logged(time.monotonic(), self.path, self._headers(), body))
                     scripted = fake.script.pop(0) if fake.script else None
                 if not self.path.endswith("/chat/completions"):
                     self._send(404, {"error": {"message": f"no route {self.path}"}})

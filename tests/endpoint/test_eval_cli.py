@@ -5,9 +5,9 @@ spending cap, retries (429 with Retry-After, then 500, then 200), bad input, Ctr
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -218,9 +218,6 @@ def test_ctrl_c_leaves_a_resumable_run(fake, rt100: Path, tmp_path: Path) -> Non
 
     server = fake(answer=_answer, delay_s=0.25)
     out, cache = tmp_path / "run", tmp_path / "responses.sqlite"
-    bin_ = Path(os.environ.get("VIRTUAL_ENV", "")) / "bin" / "tunewise"
-    import sys
-
     bin_ = Path(sys.executable).parent / "tunewise"
     cmd = [str(bin_), "eval", str(rt100), "--base-url", server.url, "--model", "fake-model", "--out", str(out),
            "--cache", str(cache), "--free", "--concurrency", "2", "--quiet"]

@@ -1,6 +1,6 @@
 """A plan candidate with `endpoint:` is measured by `tunewise run` like a local pilot: a cached step,
-its record in the same `pilots` dict, its quality `measured` in the decision (the stdlib test server
-stands in for the provider; tests/endpoint/test_smollm2_serve.py does the same against a real model)."""
+its record in the same `pilots` dict, its quality `measured` in the decision (the stdlib OpenAI-style
+test server stands in for the provider, over real HTTP through the openai SDK)."""
 
 from __future__ import annotations
 

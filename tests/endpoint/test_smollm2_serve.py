@@ -1,7 +1,7 @@
-"""`tunewise eval` and `tunewise run` against a real OpenAI-compatible server: `tunewise serve` on the
+"""`tunewise eval` against a real OpenAI-compatible server: `tunewise serve` on the
 bundled SmolLM2-135M-Instruct (a zero-shot pilot run), over HTTP, with a real API key. Metrics equal
 scikit-learn on the written predictions; usage equals the server's stored counts; a second run sends
-nothing; --max-usd stops the run; a plan's endpoint candidate gets measured quality in report.json."""
+nothing; --max-usd stops the run. (`tunewise run` with an endpoint candidate: test_plan_endpoint.py.)"""
 
 from __future__ import annotations
 
@@ -128,49 +128,3 @@ def test_max_usd_stops_a_chatty_model(cli, smollm2, rt100: Path, tmp_path: Path)
     assert rec["status"] == "partial" and rec["stopped"]["reason"] == "budget"
     assert 1 <= sent < 4 and rec["n_evaluated"] == sent
     assert float(rec["cost"]["spent_this_run_usd"]) <= 0.2
-
-
-PLAN = """\
-version: 1
-name: a measured prompting baseline
-data:
-  train: train.jsonl
-  test: test.jsonl
-task:
-  metric: accuracy
-traffic:
-  requests_per_month: 20000
-horizon_months: 3
-candidates:
-  - id: smollm2-endpoint
-    kind: prompting
-    provider: openai
-    model: gpt-4o-mini
-    endpoint:
-      base_url: {url}
-      model: smollm2
-      api_key_env: TW_SERVE_KEY
-      limit: 4
-      max_tokens: 6
-    shots: 4
-"""
-
-
-def test_run_plan_measures_the_endpoint_candidate(cli, smollm2, tmp_path: Path) -> None:
-    from tunewise.data.bundled import sample_rows
-
-    server, db, key = smollm2
-    rows = sample_rows("rotten-tomatoes", limit=70, seed=4)
-    for name, part in (("train.jsonl", rows[:50]), ("test.jsonl", rows[50:])):
-        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in part), encoding="utf-8")
-    plan = tmp_path / "plan.yaml"
-    plan.write_text(PLAN.format(url=server.url + "/v1"), encoding="utf-8")
-    r = cli("run", plan, "--out", tmp_path / "out", "--executor", "inline", env={"TW_SERVE_KEY": key})
-    assert r.code == 0, r.output
-    rep = json.loads((tmp_path / "out" / "report.json").read_text())
-    p = rep["pilots"]["smollm2-endpoint"]
-    assert p["kind"] == "endpoint" and p["status"] == "ok" and p["n_test"] == 4 and p["shots"] == 4
-    q = next(c for c in rep["decision"]["candidates"] if c["id"] == "smollm2-endpoint")["quality"]
-    assert q["provenance"] == "measured" and q["metric"] == "accuracy"
-    assert q["value"] == p["metrics"]["accuracy"]["value"] and q["ci_low"] <= q["value"] <= q["ci_high"]
-    assert p["latency_ms"]["p95"] > 0 and p["eval_cost_usd"] is not None and p["usage"]["completion_tokens"] > 0

@@ -38,7 +38,8 @@ def test_unparseable_metrics_equal_sklearn(k: int, n: int, seed: int, unp: float
     assert any(x is None for x in pred)
     assert m["accuracy"]["value"] == pytest.approx(skm.accuracy_score(gold, p), abs=1e-6)
     assert m["macro_f1"]["value"] == pytest.approx(skm.f1_score(gold, p, average="macro", **avg), abs=1e-6)
-    assert m["macro_precision"]["value"] == pytest.approx(skm.precision_score(gold, p, average="macro", **avg), abs=1e-6)
+    assert m["macro_precision"]["value"] == pytest.approx(skm.precision_score(gold, p, average="macro", **avg),
+                                                          abs=1e-6)
     assert m["macro_recall"]["value"] == pytest.approx(skm.recall_score(gold, p, average="macro", **avg), abs=1e-6)
     assert m["micro_f1"]["value"] == pytest.approx(skm.accuracy_score(gold, p), abs=1e-6)
     assert m["mcc"]["value"] == pytest.approx(skm.matthews_corrcoef(gold, p), abs=1e-6)

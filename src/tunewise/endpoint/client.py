@@ -115,7 +115,8 @@ class EndpointClient:
                 if status not in RETRY_STATUS:
                     raise ExampleError(f"HTTP {status}: {message}", attempt, status) from None
                 if attempt > self.max_retries:
-                    raise ExampleError(f"HTTP {status} after {attempt} attempts: {message}", attempt, status) from None
+                    raise ExampleError(f"HTTP {status} after {attempt} attempts: {message}", attempt,
+                                       status) from None
                 delay = self._delay(attempt, _retry_after(exc.response.headers))
                 if delay is None:
                     raise ExampleError(f"HTTP {status}: the server asked to wait longer than "

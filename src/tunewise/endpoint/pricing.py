@@ -107,7 +107,8 @@ def resolve(*, price: str | None = None, kind: str = "base", per_1m_input: Any =
 def catalog_pricing(cat: Any, provider: str, model: str, kind: str, *, where: str) -> Pricing:
     """Dated catalog input/output prices; BadInputError (with suggestions) when the catalog has none."""
     if kind not in ("base", "tuned"):
-        raise BadInputError(f"unknown price kind '{kind}'", fix="Use base (the provider's model) or tuned (a fine-tune)")
+        raise BadInputError(f"unknown price kind '{kind}'",
+                            fix="Use base (the provider's model) or tuned (a fine-tune)")
     try:
         m = cat.api_model(provider, model)
         pin = cat.price(provider, m.id, f"{kind}-input")
