@@ -16,6 +16,7 @@ VERB_MODULES = (
     "tunewise.cli.catalog",
     "tunewise.cli.estimate",
     "tunewise.cli.pilot",
+    "tunewise.cli.eval",
     "tunewise.cli.plan",
     "tunewise.cli.serve",
     "tunewise.cli.monitor",

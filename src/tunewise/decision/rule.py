@@ -204,7 +204,7 @@ def _ineligible(o: Option) -> str | None:
     if o.fits_budget is False:
         return "over budget"
     if o.serving_ok is False:
-        return "cannot meet the latency objective"
+        return "cannot meet the latency objective" + (" (measured p95 above it)" if o.kind in ("prompting", "api-finetune") else "")
     return None
 
 

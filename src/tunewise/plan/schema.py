@@ -11,6 +11,9 @@ budget, and the candidates to compare. Candidates come in four kinds:
                      local pilot of the same family), quality user-given or unknown.
 * ``prompting``    - an API model prompted with k examples, no training (the usual baseline).
 
+An ``api-finetune`` or ``prompting`` candidate may carry ``endpoint: {base_url, model, api_key_env}``:
+its quality is then *measured* by evaluating that OpenAI-compatible endpoint on the test split.
+
 Money is ``Decimal``; the YAML reader never produces floats.
 """
 
@@ -22,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SCHEMA_VERSION = 1
 
@@ -160,6 +163,29 @@ class ServeSpec(_Strict):
         return self
 
 
+class EndpointSpec(_Strict):
+    """An OpenAI-compatible chat-completions endpoint serving this candidate's model: `tunewise run`
+    then *measures* its quality on the test split (like a local pilot) instead of trusting a number."""
+
+    base_url: str = Field(pattern=r"^https?://\S+$", description="the API root, e.g. https://api.openai.com/v1")
+    model: str = Field(min_length=1, max_length=200, description="the model name the endpoint serves")
+    api_key_env: str | None = Field(None, description="environment variable holding the key (never the key itself)")
+    free: bool = Field(False, description="true: the endpoint costs nothing per token (a local server)")
+    max_usd: Money | None = Field(None, description="refuse above this estimate; stop when spending reaches it")
+    limit: int | None = Field(None, ge=1, description="evaluate a stratified subset of N test examples")
+    concurrency: int = Field(4, ge=1, le=64)
+    max_tokens: int | None = Field(None, ge=1, le=32768)
+    prompt: str | None = Field(None, description="system instruction template; {labels} is the label list")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _key_is_a_name(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", v):
+            raise ValueError("endpoint.api_key_env must name an environment variable (letters, digits, '_'), not "
+                             "hold a key; export the key and give the variable's name")
+        return v
+
+
 class _CandidateBase(_Strict):
     id: CandidateId
     label: str | None = Field(None, description="display name in the report")
@@ -202,6 +228,7 @@ class ApiFinetuneCandidate(_CandidateBase):
     model: str
     epochs: int | None = Field(None, ge=1, le=100, description="default: the provider's rule")
     expected_score: ExpectedScore | None = None
+    endpoint: EndpointSpec | None = Field(None, description="where the fine-tuned model answers: measure it")
 
 
 class SelfhostCandidate(_CandidateBase):
@@ -220,6 +247,7 @@ class PromptingCandidate(_CandidateBase):
     model: str
     shots: int = Field(0, ge=0, le=256)
     expected_score: ExpectedScore | None = None
+    endpoint: EndpointSpec | None = Field(None, description="where the model answers: measure it")
 
 
 Candidate = Annotated[

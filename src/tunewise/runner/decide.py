@@ -31,13 +31,17 @@ def describe(c: Any) -> str:
 
 def quality_of(plan: Plan, c: Any, pilot: dict[str, Any] | None) -> dict[str, Any]:
     metric = plan.task.metric
-    if c.kind == "local":
+    # A measured record counts for any kind: a local pilot, or an endpoint evaluation (tunewise.endpoint) of a
+    # prompting / api-finetune candidate, which only has a record in `pilots` when the plan gives it an endpoint.
+    if c.kind == "local" or pilot is not None:
         if pilot and pilot.get("status", "ok") == "ok":
             m = (pilot.get("metrics") or {}).get(metric)
             if isinstance(m, dict) and m.get("value") is not None:
+                ep = pilot.get("endpoint") if pilot.get("kind") == "endpoint" else None
+                where = f"endpoint {ep['model']} at {ep['base_url']}" if ep else "pilot on this machine"
                 return {"metric": metric, "value": float(m["value"]), "ci_low": _f(m.get("ci_low")),
                         "ci_high": _f(m.get("ci_high")), "provenance": MEASURED,
-                        "source": f"pilot on this machine, n={pilot.get('n_test', pilot.get('test_examples', '?'))} held-out examples"}
+                        "source": f"{where}, n={pilot.get('n_test', pilot.get('test_examples', '?'))} held-out examples"}
             return {"metric": metric, "value": None, "provenance": None,
                     "source": f"the pilot did not report {metric}"}
         reason = (pilot or {}).get("reason") or "the pilot did not run"
@@ -167,7 +171,7 @@ def _measure_cost(plan: Plan, c: Any, est: dict[str, Any] | None, n_test: int | 
 
 
 def _options(plan: Plan, rows: list[dict[str, Any]], estimates: dict[str, Any], n_test: int | None,
-             costs: dict[str, Any] | None = None) -> list[Any]:
+             costs: dict[str, Any] | None = None, pilots: dict[str, dict[str, Any]] | None = None) -> list[Any]:
     from tunewise.decision import Option
 
     est_c = estimates.get("candidates", {})
@@ -191,6 +195,10 @@ def _options(plan: Plan, rows: list[dict[str, Any]], estimates: dict[str, Any], 
         serving_ok = None
         if c.kind == "local":
             serving_ok = tco is not None
+        rec = (pilots or {}).get(r["id"]) or {}
+        if rec.get("kind") == "endpoint" and isinstance(rec.get("latency_ms"), dict) and rec["latency_ms"].get("p95"):
+            # an endpoint's latency was measured from here: it is held to the objective like a local model
+            serving_ok = float(rec["latency_ms"]["p95"]) <= float(plan.serving.latency_p95_ms)
         out.append(Option(id=r["id"], label=r["label"], trains=_trains(c), quality=q["value"],
                           provenance=q["provenance"], ci=(q.get("ci_low"), q.get("ci_high")) if q.get("ci_low") is not None else None,
                           tco=tco, fits_budget=budget, serving_ok=serving_ok,
@@ -235,7 +243,7 @@ def decide(plan: Plan, pilots: dict[str, dict[str, Any]], estimates: dict[str, A
     measured = [r["id"] for r in rows if r["quality"]["provenance"] == MEASURED]
     scores, notes = paired_scores(plan, pilots, measured)
     n_test = scores.n if scores is not None else next((p.get("n_test") for p in pilots.values() if p.get("n_test")), None)
-    verdict = rule(_options(plan, rows, estimates, n_test), scores, _settings(plan))
+    verdict = rule(_options(plan, rows, estimates, n_test, pilots=pilots), scores, _settings(plan))
     verdict["notes"] = notes
     for r in rows:
         r["pareto"] = r["id"] in front
@@ -285,7 +293,7 @@ def sensitivity(plan: Plan, pilots: dict[str, dict[str, Any]], decision: dict[st
     out = []
     for sc in estimates.get("sensitivity", []):
         figs = sc.get("candidates", {})
-        v = rule(_options(plan, rows, estimates, n_test, costs=figs), scores, _settings(plan))
+        v = rule(_options(plan, rows, estimates, n_test, costs=figs, pilots=pilots), scores, _settings(plan))
         out.append({"id": sc["id"], "label": sc["label"], "description": sc.get("description", ""),
                     "tco_usd": {cid: f["tco_usd"] for cid, f in figs.items()},
                     "serving": {cid: (f.get("serving") or {}).get("chosen", {}).get("label")

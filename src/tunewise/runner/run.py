@@ -171,9 +171,12 @@ def run_plan(plan_path: Path | str, out_dir: Path | str, *, console: Console | N
         console.print(f"[yellow]warning:[/] {w.render()}", highlight=False, markup=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     local = [c for c in plan.candidates if isinstance(c, LocalCandidate)]
-    runner = _Steps(out_dir, console, total=2 + len(local))
+    remote = steps.endpoint_candidates(plan)
+    steps.check_endpoint_keys(lp)
+    runner = _Steps(out_dir, console, total=2 + len(local) + len(remote))
     console.print(f"[bold]tunewise run[/] {plan_path} → {out_dir}  ({len(plan.candidates)} candidates, "
-                  f"{len(local)} local pilots)", highlight=False)
+                  f"{len(local)} local pilots" + (f", {len(remote)} endpoint evaluations" if remote else "") + ")",
+                  highlight=False)
 
     a_inputs = steps.audit_inputs(lp)
     audit = runner.run("audit", a_inputs, lambda: steps.run_audit(lp),
@@ -182,6 +185,12 @@ def run_plan(plan_path: Path | str, out_dir: Path | str, *, console: Console | N
 
     pilots: dict[str, dict[str, Any]] = {}
     describe = _pilot_line(plan.task.metric)
+    for c in remote:  # endpoint evaluations: measured like pilots, recorded in the same dict
+        rec = runner.run(f"endpoint:{c.id}", steps.endpoint_inputs(lp, c),
+                         lambda c=c: steps.run_endpoint_step(lp, c, out_dir / "pilots" / c.id,
+                                                             out_dir / ".cache" / "responses.sqlite", console),
+                         spinner=False, valid=steps.pilot_complete, describe=describe)
+        pilots[c.id] = steps.pilot_view(rec)
     if executor == "inline":
         for c in local:
             run_dir = out_dir / "pilots" / c.id

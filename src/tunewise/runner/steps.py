@@ -164,3 +164,99 @@ def pilot_view(d: dict[str, Any]) -> dict[str, Any]:
         n = sum(sum(r) for r in cm["rows_gold_cols_pred"])
     v["n_test"] = n
     return v
+
+
+# ------------------------------------------------------------------------------ endpoint evaluations
+# A prompting / api-finetune candidate with `endpoint:` is measured like a pilot (tunewise.endpoint):
+# same split, same record shape, same `pilots` dict; the responses are cached in OUT/.cache.
+
+def endpoint_candidates(plan: Any) -> list[Any]:
+    return [c for c in plan.candidates if c.kind in ("prompting", "api-finetune") and getattr(c, "endpoint", None)]
+
+
+def check_endpoint_keys(lp: LoadedPlan) -> None:
+    """Every endpoint's key variable is set, before anything runs (exit 2 at the plan line)."""
+    import os
+
+    problems = []
+    for c in endpoint_candidates(lp.plan):
+        var = c.endpoint.api_key_env
+        if var and not (os.environ.get(var) or "").strip():
+            problems.append(lp.problem(("candidates", lp.candidate_index(c.id), "endpoint", "api_key_env"),
+                                       f"candidate '{c.id}': the API key variable {var} is not set",
+                                       f"export {var}=<your key> before `tunewise run`"))
+    if problems:
+        raise BadInputError("an endpoint's API key is missing from the environment", where=problems[0].where,
+                            why=f"{len(problems)} endpoint candidate(s) name an unset variable",
+                            fix="Set the variables listed below (keys are read from the environment only)",
+                            problems=problems)
+
+
+def endpoint_inputs(lp: LoadedPlan, c: Any) -> dict[str, Any]:
+    from tunewise.endpoint.evaluate import EVAL_VERSION
+
+    d, p, pr = lp.plan.data, lp.plan.pilot, lp.plan.prices
+    return {"train": lp.resolve(d.train), "validation": lp.resolve(d.validation), "test": lp.resolve(d.test),
+            "columns": d.columns, "format": d.format, "seed": p.seed, "max_train_examples": p.max_train_examples,
+            "candidate": c.model_dump(exclude={"label", "note", "expected_score"}), "metric": lp.plan.task.metric,
+            "prices": {"as_of": pr.as_of, "catalog_file": lp.resolve(pr.catalog_file)}, "version": EVAL_VERSION}
+
+
+def _endpoint_pricing(lp: LoadedPlan, c: Any) -> Any:
+    """Base prices for a prompted model, tuned prices for a fine-tune; unknown (not $0) when the catalog lacks them."""
+    from tunewise.endpoint.pricing import Pricing, catalog_pricing, resolve
+    from tunewise.runner.checks import load_plan_catalog
+
+    if c.endpoint.free:
+        return resolve(free=True)
+    kind = "tuned" if c.kind == "api-finetune" else "base"
+    try:
+        return catalog_pricing(load_plan_catalog(lp), c.provider, c.model, kind, where="")
+    except BadInputError as exc:
+        return Pricing("unknown", reason=f"{exc.what}{': ' + exc.why if exc.why else ''}; set endpoint.free: true "
+                       "for a local server, or add the price with prices.catalog_file")
+
+
+def run_endpoint_step(lp: LoadedPlan, c: Any, run_dir: Path, cache_path: Path, console: Any) -> dict[str, Any]:
+    """Evaluate one endpoint candidate. Options the plan got wrong -> BadInputError at its line; an
+    evaluation that could not finish -> 'failed' with the reason (partial results stay in run_dir)."""
+    from tunewise.endpoint.evaluate import EvalConfig, run_eval
+
+    d, p, ep = lp.plan.data, lp.plan.pilot, c.endpoint
+    i = lp.candidate_index(c.id)
+    cfg = EvalConfig(data=lp.resolve(d.train), base_url=ep.base_url, model=ep.model, out_dir=run_dir,
+                     api_key_env=ep.api_key_env, prompt=ep.prompt, shots=c.shots if c.kind == "prompting" else 0,
+                     validation=lp.resolve(d.validation), test=lp.resolve(d.test), seed=p.seed,
+                     max_train_examples=p.max_train_examples, text_field=d.columns.text,
+                     label_field=d.columns.label, limit=ep.limit, max_usd=ep.max_usd, concurrency=ep.concurrency,
+                     max_tokens=ep.max_tokens, pricing=_endpoint_pricing(lp, c), cache_path=cache_path,
+                     metric=lp.plan.task.metric, overwrite=True)
+    try:
+        outcome = run_eval(cfg, console=console)
+    except BadInputError as exc:
+        def plan_words(text: str | None) -> str | None:
+            if text is None:
+                return None
+            for flag, key in (("--max-usd", "endpoint.max_usd"), ("--limit", "endpoint.limit"),
+                              ("--prompt", "endpoint.prompt"), ("--api-key-env", "endpoint.api_key_env")):
+                text = text.replace(flag, key)
+            return text
+
+        raise BadInputError(f"endpoint candidate '{c.id}' cannot be evaluated: {plan_words(exc.what)}",
+                            where=lp.where("candidates", i, "endpoint"), why=plan_words(exc.why),
+                            fix=plan_words(exc.fix), problems=exc.problems) from None
+    except TunewiseError as exc:  # the eval extra is missing
+        return {"status": "skipped", "reason": exc.render(), "candidate": c.id}
+    except Exception as exc:  # noqa: BLE001 - one failing evaluation must not lose the other steps' work
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {exc} (traceback in {run_dir / 'error.txt'})",
+                "candidate": c.id}
+    out = _json.jsonable(outcome.record)
+    if out["status"] == "ok":
+        out.update(candidate=c.id)
+    else:
+        out.update(endpoint_status=out["status"], status="failed", candidate=c.id,
+                   reason=f"endpoint evaluation {out['status']}: {out.get('reason')} (partial results in {run_dir}; "
+                          "rerun to resume, answered requests are cached)")
+    return out
