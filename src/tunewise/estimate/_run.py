@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import Literal
 
 from tunewise.catalog import Catalog
@@ -15,7 +14,7 @@ from tunewise.estimate.api import price_api_finetune
 from tunewise.estimate.candidate import Candidate
 from tunewise.estimate.lifecycle import apply_lifecycle, check_lifecycle
 from tunewise.estimate.local import LocalMeasurement, price_local
-from tunewise.estimate.models import Calibration, Estimate, Horizon, LifecycleNote, ServingPolicy, Traffic
+from tunewise.estimate.models import Calibration, Estimate, Horizon, ServingPolicy, Traffic
 from tunewise.estimate.prompting import price_prompting
 from tunewise.estimate.ranges import Range
 from tunewise.estimate.selfhost import price_selfhost
@@ -102,7 +101,7 @@ def estimate(candidates: Sequence[Candidate | str], workload: Workload, traffic:
                 est.break_even_month, est.break_even_note = break_even(p, base[1], traffic, horizon)
         est.assumptions = ledger.assumptions
         est.prices = ledger.prices
-        est.lifecycle = [LifecycleNote(**asdict(f)) for f in ledger.lifecycle]
+        est.lifecycle = list(ledger.lifecycle)
         est.new_jobs_until = ledger.new_jobs_until
         est.retrains_not_priced = list(ledger.retrains_not_priced)
         out.append(est)

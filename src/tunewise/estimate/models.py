@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from tunewise.catalog.lifecycle import LifecycleFact
 from tunewise.errors import BadInputError, Problem
 from tunewise.estimate.ranges import Range
 
@@ -138,25 +139,6 @@ class PriceUsed(BaseModel):
     user: bool = False
 
 
-class LifecycleNote(BaseModel):
-    """A lifecycle fact of the priced offer on the pricing date (see ``tunewise.catalog.lifecycle``).
-
-    ``severity``: 'refused' (status 'unavailable'), 'warning' (priced, with a limit the reader must
-    see: an end of new jobs or a shutdown inside the horizon, an access restriction), 'info'."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: str
-    severity: str
-    date: date
-    subject: str
-    text: str
-    source_url: str
-    checked_on: date
-    confidence: str
-    replacement: str | None = None
-
-
 class CostPart(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -186,7 +168,8 @@ class Estimate(BaseModel):
     low / expected / high. ``status`` is 'ok', 'does-not-fit' (memory), 'not-possible' (a provider
     rule such as a minimum number of examples) or 'unavailable' (the offer is shut down, not yet
     available or takes no new jobs on the pricing date); then ``reason`` says why and costs are None.
-    ``lifecycle``: the offer's lifecycle facts on the pricing date (``LifecycleNote``). For a fine-tune
+    ``lifecycle``: the offer's lifecycle facts on the pricing date (``tunewise.catalog.lifecycle.LifecycleFact``:
+    severity 'refused', 'warning' or 'info'). For a fine-tune
     ``new_jobs_until`` is the date the provider stops taking new fine-tuning jobs (when the catalog
     knows one); retrains planned on or after it are impossible and not priced: their month indices
     are in ``retrains_not_priced`` (the fine-tuned model is costed as kept unchanged).
@@ -219,7 +202,7 @@ class Estimate(BaseModel):
     rank: int | None = None
     calibrated: bool = False
     serving: dict[str, Any] | None = None  # local candidates: the sizing (offer, instances, utilisation)
-    lifecycle: list[LifecycleNote] = []
+    lifecycle: list[LifecycleFact] = []
     new_jobs_until: date | None = None
     retrains_not_priced: list[int] = []
 

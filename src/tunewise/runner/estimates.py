@@ -231,7 +231,7 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
         rec: dict[str, Any] = {"id": cid, "estimator_id": e.candidate, "kind": e.kind, "status": e.status,
                                "reason": e.reason, "calibrated": e.calibrated,
                                "assumptions": list(e.assumptions), "price_ids": [p.id for p in e.prices],
-                               "lifecycle": [f.model_dump(mode="json") for f in e.lifecycle],
+                               "lifecycle": [f.as_dict() for f in e.lifecycle],
                                "new_jobs_until": e.new_jobs_until.isoformat() if e.new_jobs_until else None,
                                "retrains_not_priced": list(e.retrains_not_priced)}
         if e.serving is not None:
