@@ -37,7 +37,7 @@ def test_floor_that_ties_the_fine_tune_is_recommended_and_says_do_not_fine_tune(
     s = classification_scores(["floor", "ft"], gold, [floor, ft], LABELS, "accuracy", resamples=4000, seed=0)
     v = decide([_opt("floor", False, 80), _opt("ft", True, 3800)], s, S)
     assert v["best"] == "ft"
-    assert v["comparisons"]["floor"]["within_margin"] is True
+    assert v["comparisons"]["floor"]["as_good"] is True and v["comparisons"]["floor"]["not_shown_worse"]
     assert v["recommended"] == "floor" and v["verdict"] == "do-not-fine-tune"
     assert v["headline"].startswith("Do not fine-tune: deploy floor")
     assert set(v["quality_set"]) == {"floor", "ft"}
@@ -165,3 +165,15 @@ def test_break_even_is_claimed_only_against_a_measured_baseline_of_no_better_qua
     v = decide(unmeasured, s1, Settings("accuracy", 0.01, 0.05, baseline="prompt"))
     assert v["break_even"]["ft"]["claimed"] is False
     assert "cost crossover only" in v["break_even"]["ft"]["quality"]
+
+
+def test_a_candidate_shown_to_be_worse_is_out_even_if_its_interval_grazes_the_margin() -> None:
+    gold = _gold(400)
+    best = _predict(gold, set(range(0, 20)))                 # 95%
+    worse = _predict(gold, set(range(0, 20)) | set(range(200, 222)))  # 89.5%: worse on 22 items, better on none
+    s = classification_scores(["best", "worse"], gold, [best, worse], LABELS, "accuracy", resamples=4000, seed=0)
+    wide = Settings(metric="accuracy", margin=0.04, alpha=0.05)  # the interval's top end is above -4 points
+    v = decide([_opt("best", True, 900), _opt("worse", False, 80)], s, wide)
+    c = v["comparisons"]["worse"]
+    assert c["ci_high"] < 0 and c["ci_high"] > -0.04 and not c["shown_equivalent"]
+    assert not c["as_good"] and v["recommended"] == "best"

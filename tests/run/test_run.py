@@ -119,7 +119,8 @@ def test_recommendation_follows_the_stated_rule(tiny_run) -> None:
     best = max(eligible, key=lambda c: rows[c]["quality"]["value"])
     assert v["best"] == best
     target = float(rep["plan"]["task"]["target"])
-    qset = {best} | {c for c, cmp in v["comparisons"].items() if cmp["ci_high"] >= -v["margin"]} \
+    qset = {best} | {c for c, cmp in v["comparisons"].items()
+                     if cmp["ci_high"] >= 0 or (cmp["ci_low"] >= -v["margin"] and cmp["ci_high"] <= v["margin"])} \
         | {c for c in eligible if rows[c]["quality"]["value"] >= target}
     assert set(v["quality_set"]) == qset
     rec = min(qset, key=lambda c: (Decimal(rows[c]["cost"]["tco_usd"]["expected"]), -rows[c]["quality"]["value"]))

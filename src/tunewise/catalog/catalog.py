@@ -43,6 +43,7 @@ class Price(BaseModel):
     cpu_arch: str | None = None
     monthly_cap_usd: Decimal | None = None
     min_gpus: int | None = None
+    gpu_only: bool = False
     lifecycle: Lifecycle | None = None
     note: str = ""
     origin: str = ""

@@ -211,6 +211,7 @@ class PriceEntry(_Strict):
     memory_gb: PositiveDecimal | None = None
     cpu_arch: Literal["x86_64", "arm64"] | None = None
     monthly_cap_usd: PositiveDecimal | None = Field(None, description="hourly billing capped at this per month")
+    gpu_only: bool = Field(False, description="gpu-hour: the price of the GPU alone; the machine it needs is extra")
     min_gpus: int | None = Field(None, ge=1, le=64, description="gpu-hour: GPUs rented together at the least "
                                                                   "(an 8-GPU instance or node)")
     lifecycle: Lifecycle | None = None
@@ -227,6 +228,8 @@ class PriceEntry(_Strict):
         if hourly != (self.market is not None):
             raise ValueError("'market' is required for gpu-hour and instance-hour prices and only for them")
         cpu = self.kind in CPU_KINDS
+        if self.gpu_only and self.kind != "gpu-hour":
+            raise ValueError("'gpu_only' only applies to gpu-hour prices")
         if self.min_gpus is not None and self.kind != "gpu-hour":
             raise ValueError("'min_gpus' only applies to gpu-hour prices")
         if self.monthly_cap_usd is not None and not cpu:

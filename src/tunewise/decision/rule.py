@@ -8,9 +8,10 @@ The rule, as the report states it:
    compared with it on the same items (paired bootstrap of the difference). Because the best was
    picked out of N, each of the N - 1 comparisons uses a Bonferroni-corrected interval
    (level 1 - alpha / (N - 1)).
-3. **Quality set**: the best, every candidate whose difference from the best may be smaller than
-   the equivalence margin (its interval reaches above -margin: not shown to be worse by more than
-   the margin), and, with a target, every candidate whose score reaches the target.
+3. **Quality set**: the best; every candidate that is not shown to be worse than it (the interval
+   of the difference reaches zero) or is shown to be equivalent to it (the interval lies inside
+   +/- the equivalence margin); and, with a target, every candidate whose score reaches the target.
+   A candidate shown to be worse, by more than the margin or not provably less, is out.
 4. **Recommendation**: the cheapest total cost of ownership in the quality set. If it trains
    nothing (the TF-IDF floor, zero/few-shot, prompting), the verdict is **do not fine-tune**.
 
@@ -89,7 +90,8 @@ def compare(scores: Scores, a: str, b: str, alpha: float, margin: float) -> dict
     mde = (_z(1 - alpha / 2) + _z(POWER)) * se
     return {"vs": b, "diff": round(diff, 6), "ci_low": round(lo, 6), "ci_high": round(hi, 6),
             "level": round(1 - alpha, 6), "p_value": round(p, 6), "se": round(se, 6), "mde": round(mde, 6),
-            "within_margin": hi >= -margin, "shown_equivalent": lo >= -margin and hi <= margin,
+            "as_good": hi >= 0 or (lo >= -margin and hi <= margin),
+            "not_shown_worse": hi >= 0, "shown_equivalent": lo >= -margin and hi <= margin,
             "shown_worse": hi < -margin, "shown_better": lo > margin}
 
 
@@ -167,7 +169,7 @@ def decide(options: list[Option], scores: Scores | None, s: Settings) -> dict[st
     pts = {o.id: float(scores.point[scores.index(o.id)]) for o in eligible}
     best = max(eligible, key=lambda o: (pts[o.id], -(o.tco[1] if o.tco else 0)))
     comps = {o.id: compare(scores, o.id, best.id, alpha_each, s.margin) for o in eligible if o.id != best.id}
-    qset = [best.id] + [cid for cid, c in comps.items() if c["within_margin"]]
+    qset = [best.id] + [cid for cid, c in comps.items() if c["as_good"]]
     if s.target is not None:
         qset += [o.id for o in eligible if pts[o.id] >= s.target and o.id not in qset]
     rec = min((by_id[c] for c in qset), key=lambda o: (o.tco[1] if o.tco else Decimal(0), -pts[o.id], o.id))
@@ -214,19 +216,20 @@ def _headline(rec: Option, best: Option, comps: dict[str, Any], pts: dict[str, f
     cost = _money(rec.tco[1]) if rec.tco else "?"
     if rec.id == best.id:
         core = f"{rec.label} scores best ({metric} {pts[rec.id]:.3f})"
-        others = [c for c in comps.values() if c["within_margin"]]
+        others = [c for c in comps.values() if c["as_good"]]
         if others:
-            core += f" and is the cheapest of the {len(others) + 1} candidates within the margin of it"
+            core += (f" and is the cheapest of the {len(others) + 1} candidates that cannot be told apart from it "
+                     "on this test set")
         elif comps:
-            core += (f", ahead of every other measured candidate by more than the {s.margin * 100:g}-point margin, "
-                     "and is the cheapest choice that good")
+            core += ", shown to be better than every other measured candidate"
     else:
         c = comps[rec.id]
         gap = f"{_pts(c['diff'])} [{_pts(c['ci_low'])}, {_pts(c['ci_high'])}]"
-        if c["within_margin"]:
-            core = (f"{rec.label} ({metric} {pts[rec.id]:.3f}) is not shown to be worse than the best, "
-                    f"{best.label} ({pts[best.id]:.3f}), by more than the {s.margin * 100:g}-point margin "
-                    f"(difference {gap}) and costs less")
+        if c["as_good"]:
+            how = ("is shown to be within the {:g}-point margin of".format(s.margin * 100) if c["shown_equivalent"]
+                   else "is not shown to be worse than")
+            core = (f"{rec.label} ({metric} {pts[rec.id]:.3f}) {how} the best, "
+                    f"{best.label} ({pts[best.id]:.3f}; difference {gap}), and costs less")
         else:
             core = (f"{rec.label} reaches the target {s.target:.3f} ({metric} {pts[rec.id]:.3f}) at the lowest cost, "
                     f"though {best.label} scores higher ({pts[best.id]:.3f}, difference {gap})")
@@ -250,10 +253,10 @@ def _reasons(rec: Option, best: Option, eligible: list[Option], comps: dict[str,
         o = next(x for x in eligible if x.id == cid)
         if c["shown_equivalent"]:
             word = f"shown equivalent (interval inside ±{s.margin * 100:g} points)"
-        elif c["within_margin"]:
-            word = "not distinguishable from the best within the margin"
+        elif c["not_shown_worse"]:
+            word = "not distinguishable from the best"
         else:
-            word = "worse than the best by more than the margin"
+            word = "shown to be worse than the best"
         out.append(f"{o.label}: {s.metric} {pts[cid]:.3f}, {_pts(c['diff'])} vs the best "
                    f"[{_pts(c['ci_low'])}, {_pts(c['ci_high'])}], p={c['p_value']:.3g}: {word}; "
                    f"cost {_money(o.tco[1] if o.tco else None)}")
@@ -329,9 +332,10 @@ def _break_evens(options: list[Option], scores: Scores, s: Settings, rec: Option
         if base.provenance == "measured" and o.provenance == "measured" and base.id in scores.ids \
                 and o.id in scores.ids:
             c = compare(scores, o.id, base.id, alpha, s.margin)
-            claim = c["within_margin"]
+            # known to be equivalent or better: non-inferior, its interval above -margin
+            claim = c["ci_low"] > -s.margin
             quality = (f"quality vs the baseline {_pts(c['diff'])} [{_pts(c['ci_low'])}, {_pts(c['ci_high'])}]"
-                       + ("" if claim else ": worse than the baseline, so no saving is claimed"))
+                       + ("" if claim else ": not shown to be as good as the baseline, so no saving is claimed"))
         else:
             claim = False
             quality = "the baseline's quality or this candidate's is not measured, so this is a cost crossover only"

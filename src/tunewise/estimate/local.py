@@ -42,8 +42,8 @@ def offers(catalog: Catalog) -> list[S.Offer]:
     out: list[S.Offer] = []
     for kind in ("instance-hour", "gpu-hour"):
         for p in catalog.hourly_offers(kind):
-            if p.market != "on-demand" and not p.user:
-                continue
+            if (p.market != "on-demand" or p.gpu_only) and not p.user:
+                continue  # spot/marketplace prices move hourly; a GPU-alone price lacks the machine it needs
             lc = catalog.offer_lifecycle(p)
             if lc is not None and any(f.severity == REFUSED for f in assess(lc, p.key, catalog.as_of)):
                 continue

@@ -167,6 +167,9 @@ def price_selfhost(c: Candidate, workload: Workload, traffic: Traffic, catalog: 
     wall = Range.of(flops.low / (rate * mfu.high) + oh_lo, flops.expected / (rate * mfu.expected) + oh_mid,
                     flops.high / (rate * mfu.low) + oh_hi)
     ledger.note(f"+{oh_mid} h per job for setup, model load and checkpointing (band {oh_lo}-{oh_hi} h)")
+    if offer.gpu_only:
+        ledger.note(f"{offer.id} is the price of the GPU alone: the machine it is attached to is billed on top "
+                    "and is not included here (this estimate is low)")
     rented = max(gpus, offer.min_gpus or 1)
     if rented > gpus:
         ledger.note(f"{offer.provider} rents {gpu.id} {rented} at a time ({offer.instance or 'one node'}): "

@@ -96,8 +96,15 @@ class TrafficSpec(_Strict):
 class ServingSpec(_Strict):
     """How served candidates are sized: the latency objective they must meet at the peak hour."""
 
-    latency_p95_ms: Decimal = Field(Decimal(500), ge=1, le=600_000, allow_inf_nan=False,
-                                    description="p95 latency objective per request, in ms (>= 1)")
+    latency_p95_ms: Decimal | None = Field(None, ge=1, le=600_000, allow_inf_nan=False,
+                                           description="p95 latency objective per request, in ms (>= 1); default "
+                                                       "500 for classification, 5000 for a generated answer")
+
+    def objective_ms(self, task: str | None) -> Decimal:
+        """The objective in force: the plan's, else the default for the task."""
+        if self.latency_p95_ms is not None:
+            return self.latency_p95_ms
+        return Decimal(500) if task in (None, "classification") else Decimal(5000)
 
 
 class DecisionSpec(_Strict):

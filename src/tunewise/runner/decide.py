@@ -198,7 +198,7 @@ def _options(plan: Plan, rows: list[dict[str, Any]], estimates: dict[str, Any], 
         rec = (pilots or {}).get(r["id"]) or {}
         if rec.get("kind") == "endpoint" and isinstance(rec.get("latency_ms"), dict) and rec["latency_ms"].get("p95"):
             # an endpoint's latency was measured from here: it is held to the objective like a local model
-            serving_ok = float(rec["latency_ms"]["p95"]) <= float(plan.serving.latency_p95_ms)
+            serving_ok = float(rec["latency_ms"]["p95"]) <= float(estimates.get("latency_objective_ms") or 500)
         out.append(Option(id=r["id"], label=r["label"], trains=_trains(c), quality=q["value"],
                           provenance=q["provenance"], ci=(q.get("ci_low"), q.get("ci_high")) if q.get("ci_low") is not None else None,
                           tco=tco, fits_budget=budget, serving_ok=serving_ok,

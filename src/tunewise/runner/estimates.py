@@ -77,6 +77,12 @@ def _traffic(lp: LoadedPlan, audit: dict[str, Any]) -> tuple[Any, list[dict[str,
     return traffic, notes
 
 
+def latency_objective(plan: Any, audit: dict[str, Any]) -> Decimal:
+    """The p95 objective in force: the plan's, else 500 ms for classification and 5 s for generation."""
+    task = plan.task.kind or audit.get("task")
+    return plan.serving.objective_ms(task)
+
+
 def measurement_of(lp: LoadedPlan, c: Any, pilot: dict[str, Any], audit: dict[str, Any]) -> Any:
     """The pilot's serving measurement (latency, throughput, threads, memory) and training time, as
     the estimator's LocalMeasurement; None when the pilot did not measure latency."""
@@ -171,7 +177,7 @@ def _rng(r: Any) -> dict[str, str] | None:
 
 
 def _run(cands: dict[str, Any], workload: Any, traffic: Any, lp: LoadedPlan, catalog: Any,
-         calibrations: list[Any], baseline: str | None, measured: dict[str, Any]) -> dict[str, Any]:
+         calibrations: list[Any], baseline: str | None, measured: dict[str, Any], objective: Decimal) -> dict[str, Any]:
     from tunewise.estimate import Horizon, estimate
     from tunewise.estimate.models import ServingPolicy
 
@@ -182,7 +188,7 @@ def _run(cands: dict[str, Any], workload: Any, traffic: Any, lp: LoadedPlan, cat
                     Horizon(months=plan.horizon_months, retrains_per_year=plan.retrains_per_year),
                     catalog=catalog, calibrations=calibrations, baseline=base, measurements=measured,
                     serving=ServingPolicy(peak_factor=plan.traffic.peak_factor,
-                                          latency_p95_ms=plan.serving.latency_p95_ms),
+                                          latency_p95_ms=objective),
                     unavailable="record")
     return dict(zip(ids, ests))
 
@@ -219,10 +225,10 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
     calibrations = [p["calibration"] for p in pilots.values()
                     if p.get("status") == "ok" and isinstance(p.get("calibration"), dict)]
     baseline = plan.baseline_id()
-    H = plan.horizon_months
+    objective = latency_objective(plan, audit)
 
     def run(cs: dict[str, Any], tr: Any, cat: Any = catalog) -> dict[str, Any]:
-        return _run(cs, workload, tr, lp, cat, calibrations, baseline, measured) if cs else {}
+        return _run(cs, workload, tr, lp, cat, calibrations, baseline, measured, objective) if cs else {}
 
     main = run(cands, traffic)
     records: dict[str, Any] = {}
@@ -296,7 +302,8 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
     assumptions = list(traffic_notes)
     assumptions.append({"name": "peak hour", "value": f"{plan.traffic.peak_factor}x the mean hourly rate",
                         "provenance": "user-given"})
-    assumptions.append({"name": "latency objective", "value": f"p95 <= {plan.serving.latency_p95_ms} ms per request",
+    assumptions.append({"name": "latency objective", "value": f"p95 <= {objective} ms per request"
+                        + ("" if plan.serving.latency_p95_ms is not None else " (the default for this task)"),
                         "provenance": "user-given"})
     assumptions.append({"name": "prices as of", "value": catalog.as_of.isoformat(), "provenance": "estimated"})
     assumptions.append({"name": "staleness window", "value": f"{catalog.stale_after_days} days",
@@ -305,7 +312,7 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
                         "value": "; ".join(f"{c.get('family')}: {c.get('tokens_per_s')} tokens/s, MFU "
                                            f"{c.get('mfu')} on {c.get('hardware')}" for c in calibrations)
                         or "none (no pilot reported one)"})
-    return _json.jsonable({"status": "ok", "as_of": catalog.as_of.isoformat(),
+    return _json.jsonable({"status": "ok", "as_of": catalog.as_of.isoformat(), "latency_objective_ms": str(objective),
                            "stale_after_days": catalog.stale_after_days, "candidates": records,
                            "findings": lifecycle_findings(main),
                            "prices": dict(sorted(prices.items())), "assumptions": assumptions,

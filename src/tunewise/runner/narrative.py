@@ -134,6 +134,10 @@ def _count(v: Any) -> int:
     return int(v or 0)
 
 
+def chosen_objective(row: dict[str, Any]) -> str:
+    return str(((row.get("serving") or {}).get("latency_objective_ms")) or "?")
+
+
 def executive_summary(plan: Plan, decision: dict[str, Any], found: list[dict[str, str]],
                       sens: list[dict[str, Any]]) -> dict[str, Any]:
     rows = {c["id"]: c for c in decision["candidates"]}
@@ -172,7 +176,7 @@ def executive_summary(plan: Plan, decision: dict[str, Any], found: list[dict[str
             serving = (f"{chosen['label']}: {n['expected']} instance(s) up all month, at most "
                        f"{'under 0.1' if busy < 0.1 else f'{busy:.1f}'}% busy in the peak hour (headroom "
                        f"{float(chosen['headroom']) * 100:.0f}%), predicted p95 {chosen['latency_p95_ms']} ms vs the "
-                       f"{plan.serving.latency_p95_ms} ms objective; sized from the pilot's measured latency and "
+                       f"{chosen_objective(rec)} ms objective; sized from the pilot's measured latency and "
                        "throughput (estimated).")
         q = rec["quality"]
         quality = (f"{metric} {_pct(q['value'])}"
