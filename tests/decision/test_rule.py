@@ -177,3 +177,13 @@ def test_a_candidate_shown_to_be_worse_is_out_even_if_its_interval_grazes_the_ma
     c = v["comparisons"]["worse"]
     assert c["ci_high"] < 0 and c["ci_high"] > -0.04 and not c["shown_equivalent"]
     assert not c["as_good"] and v["recommended"] == "best"
+
+
+def test_a_measured_prompting_baseline_that_ties_says_keep_prompting() -> None:
+    gold = _gold(300)
+    prompt = _predict(gold, set(range(0, 30)))
+    ft = _predict(gold, set(range(1, 30)))
+    s = classification_scores(["prompt", "ft"], gold, [prompt, ft], LABELS, "accuracy", resamples=2000, seed=0)
+    v = decide([_opt("prompt", False, 300, kind="prompting"), _opt("ft", True, 900, kind="api-finetune")], s, S)
+    assert v["recommended"] == "prompt" and v["verdict"] == "do-not-fine-tune"
+    assert v["headline"].startswith("Do not fine-tune: keep prompting with prompt")

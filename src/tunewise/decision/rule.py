@@ -237,7 +237,8 @@ def _headline(rec: Option, best: Option, comps: dict[str, Any], pts: dict[str, f
     if s.target is not None and not meets:
         target = f" No measured candidate reaches the target {metric} {s.target:.3f}."
     verb = "Fine-tune" if rec.trains else "Do not fine-tune"
-    action = f"use {rec.label}" if rec.trains else f"deploy {rec.label}"
+    action = (f"use {rec.label}" if rec.trains else
+              f"keep prompting with {rec.label}" if rec.kind == "prompting" else f"deploy {rec.label}")
     return f"{verb}: {action}. {core}; about {cost} over the horizon (estimated).{target}"
 
 
