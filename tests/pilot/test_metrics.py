@@ -148,3 +148,28 @@ def test_learning_curve_interval_reflects_each_points_test_error() -> None:
     wider = learning_curve.analyse([{**q, "ci_low": q["score"] - 0.09, "ci_high": q["score"] + 0.09} for q in pts],
                                    n_full=1400, resamples=400)["predictions"]["10x"]
     assert wider["ci_high"] - wider["ci_low"] > p["ci_high"] - p["ci_low"]  # noisier points, wider interval
+
+
+def test_one_macro_f1_for_pilot_compare_and_monitor() -> None:
+    """Pilot metrics, the paired comparison and the monitor's feedback quality all give scikit-learn's
+    macro-F1 over the task's labels (labels=..., zero_division=0), also when a label of the task has
+    neither gold nor predicted items (it scores 0, not dropped) and a prediction is outside the set."""
+    from tunewise.monitor import quality
+
+    labels = ["a", "b", "c", "d"]
+    rng = np.random.default_rng(3)
+    gold = rng.choice(["a", "b", "d"], 60).tolist()           # 'c' never occurs
+    pred = [g if rng.random() < 0.7 else str(rng.choice(["a", "b", "d"])) for g in gold]
+    want = skm.f1_score(gold, pred, labels=labels, average="macro", zero_division=0)
+    assert M.macro_f1(gold, pred, labels) == pytest.approx(want, abs=1e-12)
+    idx = {lab: i for i, lab in enumerate(labels)}
+    pilot = M.classification([idx[g] for g in gold], [idx[p] for p in pred], labels, resamples=1000)
+    assert pilot["metrics"]["macro_f1"]["value"] == pytest.approx(want, abs=1e-6)
+    assert quality.feedback_quality(gold, pred, labels=labels)["macro_f1"]["value"] == pytest.approx(want, abs=1e-12)
+    # the same 'c'-less sample scored over the labels present only would be higher: the definitions differ
+    assert skm.f1_score(gold, pred, average="macro") > want + 0.1
+    outside = pred[:-1] + ["zzz"]
+    want_out = skm.f1_score(gold, outside, labels=labels, average="macro", zero_division=0)
+    assert quality.feedback_quality(gold, outside, labels=labels)["macro_f1"]["value"] == pytest.approx(want_out)
+    diff = compare.compare_predictions(gold, pred, outside, labels, resamples=1000)["macro_f1_diff_b_minus_a"]["diff"]
+    assert diff == pytest.approx(want_out - want, abs=1e-6)
