@@ -43,6 +43,8 @@ def pilot(
     max_train_examples: int | None = typer.Option(None, "--max-train-examples", help="Use at most N training examples (stratified)."),
     validation: Path | None = typer.Option(None, "--validation", help="Validation file (default: split from DATA)."),
     test: Path | None = typer.Option(None, "--test", help="Test file (default: split from DATA)."),
+    drop_test_overlap: bool = typer.Option(False, "--drop-test-overlap", help="Leave --test items whose text "
+                                           "(whitespace/case-normalised) also occurs in the training split out of scoring."),
     test_fraction: float = typer.Option(0.2, "--test-fraction", help="Share of DATA held out for test."),
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of DATA held out for validation."),
     fractions: str | None = typer.Option(None, "--fractions", help="Learning curve data fractions, e.g. 0.125,0.25,0.5,1.0."),
@@ -73,6 +75,7 @@ def pilot(
     cfg = PilotConfig(data=data, model=model, method=method, out_dir=out, seed=seed, epochs=epochs,
                       batch_size=batch_size, learning_rate=lr, max_length=max_length,
                       max_train_examples=max_train_examples, validation=validation, test=test,
+                      drop_test_overlap=drop_test_overlap,
                       test_fraction=test_fraction, val_fraction=val_fraction,
                       fractions=_floats(fractions, "--fractions"), seeds=seeds, executor=executor,
                       ray_address=ray_address, workers=workers, target=target, few_shot_k=few_shot_k,
@@ -96,6 +99,13 @@ def render_summary(d: dict[str, Any], console: Any) -> None:
                   f"max length {d['max_length']['tokens']} tokens")
     if d.get("model_note"):
         console.print(f"[dim]note: {d['model_note']}[/]")
+    for role, ov in ((d["data"].get("overlap") or {}).items()):
+        if ov.get("overlapping"):
+            console.print(f"[yellow]{role} overlap:[/] {ov['overlapping']} of {ov['examples']} {role} examples "
+                          f"({ov['share']:.1%}) also occur in the training split ({ov['same_output']} with the same "
+                          f"label/target) - " + ("left out of scoring" if ov.get("removed_from_scoring") else
+                          "still scored; pass --drop-test-overlap to leave them out" if role == "test" else
+                          "not used for scoring"))
     t = Table(title=f"held-out metrics ({d['metrics_source']}; 95% intervals)", title_justify="left")
     for col in ("metric", "value", "95% CI", "interval"):
         t.add_column(col, justify="right" if col in ("value",) else "left")

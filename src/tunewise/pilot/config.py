@@ -37,6 +37,7 @@ class PilotConfig:
     max_length_cap: int | None = None      # None: 256 for encoders, 512 for causal LMs
     validation: Path | None = None         # user-given validation file (else split from data)
     test: Path | None = None               # user-given test file (else split from data)
+    drop_test_overlap: bool = False        # leave test items whose text occurs in training out of scoring
     val_fraction: float = 0.1
     test_fraction: float = 0.2
     text_field: str = "text"

@@ -307,7 +307,8 @@ def _splits(cfg: PilotConfig) -> splits.Splits:
     return splits.prepare(cfg.data, seed=cfg.seed, validation=cfg.validation, test=cfg.test,
                           val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
                           max_train_examples=cfg.max_train_examples,
-                          columns=Columns(text=cfg.text_field, label=cfg.label_field))
+                          columns=Columns(text=cfg.text_field, label=cfg.label_field),
+                          drop_test_overlap=cfg.drop_test_overlap)
 
 
 def _check_producible(resolved: models.ResolvedModel, sp: splits.Splits, cfg: PilotConfig) -> None:
@@ -388,7 +389,8 @@ def _run_into(tmp: Path, out: Path, cfg: PilotConfig, resolved: models.ResolvedM
         "trainable_params": int(fitted.trainable),
         "total_params": int(fitted.total),
         "seed": cfg.seed,
-        "data": {"path": str(cfg.data), "splits": sp.sizes(), "split": sp.how},
+        "data": {"path": str(cfg.data), "splits": sp.sizes(), "split": sp.how,
+                 "duplicates": sp.how.get("duplicates"), "overlap": sp.how.get("overlap") or {}},
         "max_length": {"tokens": fitted.max_len,
                        "source": f"--max-length {cfg.max_length}" if cfg.max_length else
                        "p95 of training token lengths (model tokenizer), rounded up to 8, capped"
