@@ -54,7 +54,8 @@ def test_a_real_cpu_pilot_reports_its_calibration_in_one_convention(cpu_pilot):
     assert cal["flops_convention"]["n"] == "total" and cal["flops_convention"]["peak"] == "measured-fp32-matmul"
     # the figures agree with each other (issue 18: the hand-made dict's mfu disagreed with its achieved_flops)
     assert cal["achieved_flops"] == pytest.approx(6 * cal["params"] * cal["tokens_per_s"], rel=1e-6)
-    assert cal["mfu"] == pytest.approx(cal["achieved_flops"] / cal["peak_flops"], abs=1e-4)
+    assert cal["cpu_mfu"] == pytest.approx(cal["achieved_flops"] / cal["peak_flops"], abs=1e-4)
+    assert cal["mfu"] is None and cal["transferable"] is False   # no GPU MFU from a CPU
     inf = cpu_pilot["throughput"]["inference"]
     assert inf["device_kind"] == "cpu" and inf["threads"] >= 1 and set(inf["by_batch_size"]) == {"1", "8"}
     Calibration.model_validate(cal)  # the estimator reads the pilot's dict as it is

@@ -152,7 +152,8 @@ def render_summary(d: dict[str, Any], console: Any) -> None:
                           f"{p['attempts']} attempts): {p['error']}")
     c = d.get("calibration")
     if c:
-        mfu = f"MFU {c['mfu']:.3f}" if c.get("mfu") is not None else "MFU n/a"
+        mfu = (f"MFU {c['mfu']:.3f}" if c.get("mfu") is not None else
+               f"CPU MFU {c['cpu_mfu']:.3f}" if c.get("cpu_mfu") is not None else "MFU n/a")
         peak = f"peak {c['peak_flops'] / 1e9:.1f} GFLOP/s ({c['peak_flops_source']})" if c.get("peak_flops") else "no peak"
         console.print(f"calibration: {c['tokens_per_s']:.0f} training tokens/s, {c['achieved_flops'] / 1e9:.1f} GFLOP/s "
                       f"achieved ({c['flops_per_token_rule']}), {peak}, {mfu} on {c['hardware']}"

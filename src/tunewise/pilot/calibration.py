@@ -151,10 +151,12 @@ def calibration(*, family: str, params: int, method: str, tokens_per_s: float, d
     }
     if kind == "cuda" and gpu_id:
         peak = _datasheet_peak(gpu_id)
+        mfu = achieved / peak
+        ok = train_dtype in ("bfloat16", "float16") and mfu <= 1
         out.update(flops_convention=dict(CONVENTION), peak_flops=round(peak, 1),
                    peak_flops_source=f"catalog gpu-specs.yaml: {gpu_id} bf16 dense datasheet peak",
-                   mfu=round(achieved / peak, 4), transferable=train_dtype in ("bfloat16", "float16"),
-                   note=None if train_dtype in ("bfloat16", "float16") else
+                   mfu=round(mfu, 4) if mfu <= 1 else None, transferable=ok,
+                   note=None if ok else _over_one(mfu) if mfu > 1 else
                    f"trained in {train_dtype}: its MFU against the bf16 peak understates a bf16 run")
     elif kind == "cuda":
         out.update(flops_convention=dict(CONVENTION), peak_flops=None, mfu=None, transferable=False,
@@ -163,9 +165,17 @@ def calibration(*, family: str, params: int, method: str, tokens_per_s: float, d
                         "add its device name to that GPU's aliases to calibrate with it")
     else:
         peak = cpu_peak_flops if cpu_peak_flops is not None else measured_peak_flops(device)
+        # ``mfu`` stays None: the estimator's MFU is against a GPU's bf16 datasheet peak, and this is not
+        # one. ``cpu_mfu`` says how well this CPU was used (it can pass 1 for a model whose N is mostly
+        # embeddings, which the total-N convention counts but a lookup does not compute).
         out.update(flops_convention=dict(CPU_CONVENTION), peak_flops=round(peak, 1),
                    peak_flops_source="measured: dense fp32 2048x2048 matmul on this CPU (torch), best of 1 s",
-                   mfu=round(achieved / peak, 4) if peak else None, transferable=False,
-                   note="CPU run: tokens/s holds for this CPU kind and thread count; the MFU (against "
+                   mfu=None, cpu_mfu=round(achieved / peak, 4) if peak else None, transferable=False,
+                   note="CPU run: tokens/s holds for this CPU kind and thread count; its MFU (cpu_mfu, against "
                         "this CPU's measured fp32 peak) does not transfer to a GPU")
     return out
+
+
+def _over_one(mfu: float) -> str:
+    return (f"MFU {mfu:.2f} > 1 under the total-N convention (embeddings, a lookup, are counted in N): "
+            "not a usable calibration for this model")
