@@ -93,6 +93,11 @@ def findings(plan: Plan, audit: dict[str, Any], pilots: dict[str, dict[str, Any]
         note = (p.get("model") or {}).get("note") if isinstance(p.get("model"), dict) else p.get("model_note")
         if note:
             add(INFO, f"Pilot {cid}: model caveat", note, "pilot")
+        lc = p.get("learning_curve")
+        if isinstance(lc, dict) and (lc.get("target") or {}).get("answer"):
+            add(INFO, f"Pilot {cid}: examples needed for {_pct(lc['target']['score'])}",
+                lc["target"]["answer"] + " (from the learning curve's refits; the report shows the points "
+                "and intervals).", "estimated")
     stale = [pr for pr in estimates.get("prices", {}).values() if pr.get("stale")]
     if stale:
         add(MEDIUM, "Stale prices", f"{len(stale)} prices were checked more than {plan.prices.stale_after_days} "
