@@ -60,3 +60,35 @@ def run_main(*args: object) -> Run:
         else:
             os.environ["COLUMNS"] = old
     return Run(code, out.getvalue(), err.getvalue())
+
+
+def cookbook_tool_tokens(functions: list[dict], enc, model: str) -> int:  # noqa: ANN001
+    """OpenAI cookbook num_tokens_for_tools' function part ("How to count tokens with tiktoken",
+    section 7), written as the cookbook does (the messages part is cookbook_tokens)."""
+    func_init, prop_init, prop_key, enum_init, enum_item, func_end = (
+        (7, 3, 3, -3, 3, 12) if model in ("gpt-4o", "gpt-4o-mini") else (10, 3, 3, -3, 3, 12))
+    n = 0
+    if len(functions) > 0:
+        for f in functions:
+            n += func_init
+            function = f["function"]
+            f_desc = function["description"]
+            if f_desc.endswith("."):
+                f_desc = f_desc[:-1]
+            n += len(enc.encode(function["name"] + ":" + f_desc))
+            if len(function["parameters"]["properties"]) > 0:
+                n += prop_init
+                for key in list(function["parameters"]["properties"].keys()):
+                    n += prop_key
+                    prop = function["parameters"]["properties"][key]
+                    if "enum" in prop.keys():
+                        n += enum_init
+                        for item in prop["enum"]:
+                            n += enum_item
+                            n += len(enc.encode(item))
+                    p_desc = prop["description"]
+                    if p_desc.endswith("."):
+                        p_desc = p_desc[:-1]
+                    n += len(enc.encode(f"{key}:{prop['type']}:{p_desc}"))
+        n += func_end
+    return n

@@ -43,7 +43,7 @@ def test_gpt4o_mini_training_and_inference(catalog):
 def test_epoch_rule_and_truncation_at_4096(catalog_aug2023):
     # 10 examples in buckets (upper bounds) 2048/4096/8192/16384 with 6/2/1/1 examples, 26,000 tokens.
     # Truncated at 4,096: 6,000 + 6,000 + 4,096 + 4,096 = 20,192 tokens (buckets align: exact).
-    # Epochs: 10 examples x 3 = 30 < 100, so epochs = ceil(100 / 10) = 10.
+    # Epochs: 10 examples x 3 = 30 < 100, so epochs = 100 // 10 = 10 (OpenAI cookbook rule, floor).
     # Billed 20,192 x 10 = 201,920 tokens x $8/M = $1.61536 -> $1.6154
     h = Histogram(edges=[D(2048), D(4096), D(8192), D(16384)], counts=[6, 2, 1, 1],
                   sums=[6000, 6000, 5000, 9000])

@@ -102,30 +102,34 @@ def test_feedback_quality_matches_sklearn_and_brackets_the_estimate():
     rng = np.random.default_rng(0)
     gold = rng.choice(["a", "b", "c"], 150).tolist()
     pred = [g if rng.random() < 0.7 else "a" for g in gold]
-    q = quality.feedback_quality(gold, pred, bootstrap=1000)
+    q = quality.feedback_quality(gold, pred, labels=["a", "b", "c"], bootstrap=1000)
     assert q["accuracy"]["value"] == pytest.approx(accuracy_score(gold, pred))
     assert q["macro_f1"]["value"] == pytest.approx(f1_score(gold, pred, average="macro"))
+    assert q["macro_f1"]["labels"] == "the task's labels (pilot run)"
     for m in ("accuracy", "macro_f1"):
         assert q[m]["ci_low"] < q[m]["value"] < q[m]["ci_high"]
 
 
 @pytest.mark.parametrize("k", [2, 4])
 def test_feedback_bootstrap_equals_sklearn_on_each_resample(k):
-    """The vectorised bootstrap gives the percentiles of sklearn's macro-F1 over the same resamples,
-    including resamples where a class is missing (sklearn averages over the labels present)."""
+    """The vectorised bootstrap gives the percentiles of sklearn's macro-F1 over the task's labels
+    (``labels=``, zero_division=0: the pilot's definition) over the same resamples, including resamples
+    where a class is missing and predictions outside the label set ('z')."""
     from sklearn.metrics import f1_score
 
     rng = np.random.default_rng(k)
     labels = list("abcd"[:k])
     gold = rng.choice(labels, 23).tolist()
     pred = [g if rng.random() < 0.6 else str(rng.choice(labels + ["z"])) for g in gold]
-    q = quality.feedback_quality(gold, pred, bootstrap=300, seed=5)
+    q = quality.feedback_quality(gold, pred, labels=labels, bootstrap=300, seed=5)
     draw = np.random.default_rng(5)
     g_arr, p_arr = np.array(gold), np.array(pred)
-    ref = [f1_score(g_arr[i], p_arr[i], average="macro", zero_division=0)
+    ref = [f1_score(g_arr[i], p_arr[i], labels=labels, average="macro", zero_division=0)
            for i in (draw.integers(0, len(gold), len(gold)) for _ in range(300))]
     assert q["macro_f1"]["ci_low"] == pytest.approx(np.percentile(ref, 2.5), abs=1e-12)
     assert q["macro_f1"]["ci_high"] == pytest.approx(np.percentile(ref, 97.5), abs=1e-12)
+    assert q["macro_f1"]["value"] == pytest.approx(f1_score(gold, pred, labels=labels, average="macro",
+                                                            zero_division=0), abs=1e-12)
 
 
 def test_cbpe_estimate_and_caveat():

@@ -1,5 +1,5 @@
 """Pilot metrics cross-checked against scikit-learn and scipy (not re-derived): classification
-metrics, Wilson interval, McNemar exact test, paired bootstrap, SQuAD-style scores, learning curve."""
+metrics, Wilson interval, McNemar exact test, paired bootstrap, SQuAD-style scores, one macro-F1."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from scipy.stats import binomtest
 from sklearn import metrics as skm
 
-from tunewise.pilot import compare, learning_curve
+from tunewise.pilot import compare
 from tunewise.pilot import metrics as M
 
 
@@ -118,33 +118,26 @@ def test_squad_scores_and_json_fields() -> None:
     assert M.grounded_values(json.dumps({"name": "Ada Lovelace"}), "Ada Lovelace wrote it") == (1, 1)
 
 
-def test_learning_curve_recovers_a_known_power_law() -> None:
-    a, b, c = 0.92, 1.6, 0.45
-    points = [{"fraction": f, "seed": s, "n": int(f * 4000), "score": float(a - b * (f * 4000) ** -c) + e}
-              for f in (0.125, 0.25, 0.5, 1.0) for s, e in ((0, 0.002), (1, -0.002))]
-    r = learning_curve.analyse(points, n_full=4000, target=0.90, resamples=300, seed=0)
-    assert r["fit"]["a"] == pytest.approx(a, abs=0.02) and r["fit"]["c"] == pytest.approx(c, abs=0.1)
-    p10 = r["predictions"]["10x"]
-    truth = a - b * 40000 ** -c
-    assert p10["ci_low"] <= p10["value"] <= p10["ci_high"] and p10["value"] == pytest.approx(truth, abs=0.01)
-    need = (b / (a - 0.90)) ** (1 / c)
-    assert r["target"]["examples_needed"] == pytest.approx(need, rel=0.35)
-    assert "training examples" in r["target"]["answer"]
-    unreachable = learning_curve.analyse(points, n_full=4000, target=0.99, resamples=100)
-    assert unreachable["target"]["examples_needed"] is None
-    assert unreachable["target"]["answer"].startswith("not reachable by this curve")
-    flat = learning_curve.analyse([{"fraction": 1, "seed": 0, "n": 100, "score": 0.7}] * 3, n_full=100)
-    assert flat["fit"] is None and "could not be fitted" in flat["note"]
+def test_one_macro_f1_for_pilot_compare_and_monitor() -> None:
+    """Pilot metrics, the paired comparison and the monitor's feedback quality all give scikit-learn's
+    macro-F1 over the task's labels (labels=..., zero_division=0), also when a label of the task has
+    neither gold nor predicted items (it scores 0, not dropped) and a prediction is outside the set."""
+    from tunewise.monitor import quality
 
-
-def test_learning_curve_interval_reflects_each_points_test_error() -> None:
-    # three noisy points, one seed each (a real pilot's usual case): the interval must not collapse
-    pts = [{"fraction": f, "seed": 0, "n": n, "score": s, "ci_low": s - 0.045, "ci_high": s + 0.045}
-           for f, n, s in ((0.25, 350, 0.750), (0.5, 700, 0.770), (1.0, 1400, 0.709))]
-    r = learning_curve.analyse(pts, n_full=1400, target=0.8, resamples=400)
-    p = r["predictions"]["10x"]
-    assert p["ci_high"] - p["ci_low"] > 0.02 and "test-set standard error" in r["interval"]
-    assert "flat" in r  # no gain predicted: said in words, not only as a number
-    wider = learning_curve.analyse([{**q, "ci_low": q["score"] - 0.09, "ci_high": q["score"] + 0.09} for q in pts],
-                                   n_full=1400, resamples=400)["predictions"]["10x"]
-    assert wider["ci_high"] - wider["ci_low"] > p["ci_high"] - p["ci_low"]  # noisier points, wider interval
+    labels = ["a", "b", "c", "d"]
+    rng = np.random.default_rng(3)
+    gold = rng.choice(["a", "b", "d"], 60).tolist()           # 'c' never occurs
+    pred = [g if rng.random() < 0.7 else str(rng.choice(["a", "b", "d"])) for g in gold]
+    want = skm.f1_score(gold, pred, labels=labels, average="macro", zero_division=0)
+    assert M.macro_f1(gold, pred, labels) == pytest.approx(want, abs=1e-12)
+    idx = {lab: i for i, lab in enumerate(labels)}
+    pilot = M.classification([idx[g] for g in gold], [idx[p] for p in pred], labels, resamples=1000)
+    assert pilot["metrics"]["macro_f1"]["value"] == pytest.approx(want, abs=1e-6)
+    assert quality.feedback_quality(gold, pred, labels=labels)["macro_f1"]["value"] == pytest.approx(want, abs=1e-12)
+    # the same 'c'-less sample scored over the labels present only would be higher: the definitions differ
+    assert skm.f1_score(gold, pred, average="macro") > want + 0.1
+    outside = pred[:-1] + ["zzz"]
+    want_out = skm.f1_score(gold, outside, labels=labels, average="macro", zero_division=0)
+    assert quality.feedback_quality(gold, outside, labels=labels)["macro_f1"]["value"] == pytest.approx(want_out)
+    diff = compare.compare_predictions(gold, pred, outside, labels, resamples=1000)["macro_f1_diff_b_minus_a"]["diff"]
+    assert diff == pytest.approx(want_out - want, abs=1e-6)

@@ -1,6 +1,7 @@
 """Golden end-to-end pilot: the bundled MiniLM, fully fine-tuned on 300 real Rotten Tomatoes snippets
 on CPU with fixed seeds, compared with tests/pilot/golden/minilm_full_rt300.json within a tolerance.
-Regenerate: TUNEWISE_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q tests/pilot/test_golden.py"""
+Regenerate: TUNEWISE_REGEN_GOLDEN=1 .venv/bin/python -m pytest -q tests/pilot/test_pilot_golden.py
+(see golden/README.md, which records the last regeneration's output)."""
 
 from __future__ import annotations
 
@@ -64,10 +65,22 @@ def test_matches_golden_within_tolerance(golden_run) -> None:
     assert same / len(want["predictions"]) >= AGREEMENT
 
 
+# Always predicting the majority class of the 60 golden test items (35 fresh, 25 rotten) scores
+# macro-F1 2 * (35/60) / (1 + 35/60) / 2 = 0.368. The golden fine-tune scores ~0.21 above it; the test
+# asks for half of that gap, so it fails when the fine-tune stops learning, not on BLAS noise.
+TRIVIAL_MACRO_F1 = 0.368
+LEARNED_MARGIN = 0.10
+
+
 def test_the_fine_tune_learned(golden_run) -> None:
     d = golden_run.to_dict()
-    assert d["training"]["loss_last"] < d["training"]["loss_first"]
-    assert d["metrics"]["accuracy"]["ci_low"] > 0.5  # better than a coin on held-out snippets
+    assert d["training"]["loss_last"] < d["training"]["loss_first"] * (1 - LOSS_TOL)
+    cm = d["confusion_matrix"]["rows_gold_cols_pred"]
+    gold = [sum(row) for row in cm]
+    p = max(gold) / sum(gold)
+    assert TRIVIAL_MACRO_F1 == pytest.approx(2 * p / (1 + p) / len(gold), abs=5e-4)
+    assert d["metrics"]["macro_f1"]["value"] > TRIVIAL_MACRO_F1 + LEARNED_MARGIN
+    assert min(row[i] for i, row in enumerate(cm)) > 0  # both classes predicted right at least once
 
 
 def test_json_and_artifacts(golden_run) -> None:
@@ -84,11 +97,21 @@ def test_json_and_artifacts(golden_run) -> None:
     assert set(d["throughput"]["inference"]["by_batch_size"]) == {"1", "8"} or \
         set(d["throughput"]["inference"]["by_batch_size"]) == {1, 8}
     assert d["throughput"]["train"]["examples_per_s"] > 0 and d["throughput"]["train"]["tokens_per_s"] > 0
-    # the pilot predicted its own duration from its first steps and reports predicted vs actual
+    # the pilot predicted its own duration from a length-stratified first 10% (>= 8) of its steps
     du = d["duration"]
-    assert du["predicted_after_steps"] < du["total_steps"] and du["predicted_s"] > 0 and du["actual_s"] > 0
-    # calibration: achieved FLOP/s and MFU on this hardware
-    assert d["calibration"]["achieved_flops"] > 0 and 0 < d["calibration"]["mfu"] < 1
+    assert du["predicted_after_steps"] == 8 < du["total_steps"] and du["predicted_s"] > 0 and du["actual_s"] > 0
+    assert du["warmup_steps_excluded"] == 1
+    # calibration: one convention (total N, non-padding tokens), on a named device kind
+    c = d["calibration"]
+    assert c["device_kind"] == d["throughput"]["inference"]["device_kind"] == d["hardware"]["device_kind"]
+    assert c["achieved_flops"] == pytest.approx(6 * d["total_params"] * c["tokens_per_s"], rel=1e-6)
+    assert c["params"] == d["total_params"]
+    if c["device_kind"] == "cpu":
+        assert c["mfu"] is None and c["cpu_mfu"] > 0 and c["flops_convention"]["peak"] == "measured-fp32-matmul"
+    else:
+        assert c["mfu"] is None or 0 < c["mfu"] <= 1
+    assert d["throughput"]["inference"]["threads"] == d["hardware"]["threads"]
+    assert d["data"]["overlap"] == {} and d["data"]["duplicates"]["groups"] >= 0
     # the TF-IDF floor was fitted on the same split and compared with a paired test
     assert d["baseline"]["comparison"]["n"] == d["data"]["splits"]["test"]
     for name in ("COMPLETE", "config.json", "pilot.json", "predictions.jsonl", "reference.jsonl",

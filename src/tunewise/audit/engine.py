@@ -20,7 +20,8 @@ import numpy as np
 
 from tunewise.audit.neardup import NearDupIndex
 from tunewise.audit.report import AuditReport, TokenizerResult
-from tunewise.audit.tokenizers import REPLY_PRIMING, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, TokenCounter, resolve
+from tunewise.audit.tokenizers import (REPLY_PRIMING, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, TokenCounter,
+                                       count_function_definitions, function_definitions, resolve)
 from tunewise.data import Columns, Example, scan
 from tunewise.data.readers import container_of, detect_format
 from tunewise.errors import BadInputError, Problem
@@ -85,6 +86,7 @@ class _Pass:
         self.counters, self.near, self.pii, self.limits, self.problems = counters, near, pii, limits, problems
         self.n = 0
         self.totals = [array("I") for _ in counters]
+        self.tool_memo: list[dict[str, int]] = [{} for _ in counters]
         self.in_sum = [0] * len(counters)
         self.out_sum = [0] * len(counters)
         self.over = [0] * len(counters)
@@ -132,6 +134,8 @@ class _Pass:
                         over[k][j] += o
                 for k, c in enumerate(self.counters):
                     over[k][j] += REPLY_PRIMING if c.cookbook_overheads else c.special_overhead
+                if ex.extra.get("tools") or ex.extra.get("functions"):
+                    self._tool_tokens(ex, j, over)
             else:
                 if ex.text:
                     texts.append(ex.text)
@@ -166,6 +170,20 @@ class _Pass:
                     self.problems.add(Problem(ex.source, ex.line,
                                               f"{int(tot[j]):,} tokens ({c.name}) is over the context limit of {limit:,}",
                                               "It would be truncated in training; shorten or split it", "warning"))
+
+    def _tool_tokens(self, ex: Example, j: int, over: list[list[int]]) -> None:
+        """Tool / function definitions are prompt (input) tokens; the same definitions in many
+        examples are counted once per counter (a small memo keyed by their JSON)."""
+        defs = function_definitions(ex.extra)
+        key = json.dumps(defs, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        for k, c in enumerate(self.counters):
+            memo = self.tool_memo[k]
+            n = memo.get(key)
+            if n is None:
+                if len(memo) >= 1000:
+                    memo.clear()
+                n = memo[key] = count_function_definitions(c, defs)
+            over[k][j] += n
 
     # -- everything else -------------------------------------------------------------------------
     def add_batch(self, batch: list[Example]) -> None:
@@ -390,9 +408,11 @@ def audit_file(
             name=c.name, kind=c.kind, totals=acc.totals[k], input_total=acc.in_sum[k], output_total=acc.out_sum[k],
             limit=limits[k], limit_source=sources[k],
             over_limit=acc.over[k], over_limit_lines=acc.over_lines[k],
-            counting=("OpenAI cookbook chat billing: 3 tokens/message + 1/name + 3 reply priming"
+            counting=("OpenAI cookbook chat billing: 3 tokens/message + 1/name + 3 reply priming; tools/functions "
+                      "definitions as the cookbook's num_tokens_for_tools"
                       if c.cookbook_overheads and fmt == "chat" else
-                      "role + content tokens per message, plus the model's special tokens (no chat template)"
+                      "role + content tokens per message, plus the model's special tokens (no chat template); "
+                      "tools/functions definitions as their compact JSON"
                       if fmt == "chat" else
                       "input + output tokens" + (f", plus {c.special_overhead} special tokens" if c.special_overhead else "")),
         )

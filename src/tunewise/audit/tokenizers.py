@@ -7,6 +7,19 @@ values (role, content, name), a ``name`` costs 1 more, and every reply is primed
 (``<|start|>assistant<|message|>``). Tool calls are counted as the tokens of their compact JSON, which
 the cookbook does not cover (an approximation, stated in docs/audit-schema.md).
 
+Tool and function *definitions* (a record's ``tools`` / legacy ``functions``) are part of the prompt the
+model is trained on, so they count as training (input) tokens. For o200k_base and cl100k_base they
+are counted as the same cookbook counts them ("Counting tokens for chat completions with tool calls",
+``num_tokens_for_tools``, which it checks against the API's prompt_tokens): per function ``func_init``
++ tokens of ``name:description`` (one trailing period dropped); if it has parameters ``prop_init``,
+and per parameter ``prop_key`` + tokens of ``name:type:description`` (+ ``enum_init`` and, per enum
+value, ``enum_item`` + its tokens); ``func_end`` once after all functions. Constants (func_init,
+prop_init, prop_key, enum_init, enum_item, func_end): gpt-4o / gpt-4o-mini (o200k_base) 7, 3, 3, -3,
+3, 12; gpt-3.5-turbo / gpt-4 (cl100k_base) 10, 3, 3, -3, 3, 12. The cookbook reads only top-level
+parameters; nested schemas (a parameter's ``properties``, ``items``, ``anyOf`` ...) are added here as
+the tokens of their compact JSON (an approximation). HF tokenizers count the compact JSON of the
+definitions (what a chat template inserts, roughly).
+
 Speed: on the 2-core machine this was built on, ``Encoding.encode_ordinary_batch`` (a thread pool
 with one future per text) was 4-5x slower than a plain ``map`` over ``encode_ordinary`` for short
 texts (benchmarks/README.md), so counters map over ``encode_ordinary``; the counts are tiktoken's own.
@@ -27,6 +40,13 @@ from tunewise.errors import BadInputError, did_you_mean
 TOKENS_PER_MESSAGE = 3
 TOKENS_PER_NAME = 1
 REPLY_PRIMING = 3
+# OpenAI cookbook num_tokens_for_tools constants per encoding (see module docstring):
+# (func_init, prop_init, prop_key, enum_init, enum_item, func_end)
+TOOL_TOKENS: dict[str, tuple[int, int, int, int, int, int]] = {
+    "o200k_base": (7, 3, 3, -3, 3, 12),     # gpt-4o, gpt-4o-mini
+    "cl100k_base": (10, 3, 3, -3, 3, 12),   # gpt-3.5-turbo, gpt-4
+}
+_PARAM_PLAIN_KEYS = {"type", "description", "enum"}
 # Texts up to this many characters are remembered with their count (repeated system prompts and
 # instructions are common in chat training data); the cache is emptied when it would hold more
 # characters or entries than these, so it stays under ~10 MB per process whatever the file size.
@@ -100,6 +120,56 @@ class TokenCounter:
     def cookbook_overheads(self) -> bool:
         """Whether chat examples get OpenAI's per-message overheads (tiktoken encodings only)."""
         return self.kind == "tiktoken"
+
+
+def function_definitions(extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """The function definitions of a chat record: ``tools`` entries of type function (their
+    ``function`` object) and legacy ``functions`` entries, in order."""
+    defs: list[dict[str, Any]] = []
+    for t in extra.get("tools") or []:
+        if isinstance(t, dict):
+            f = t.get("function") if isinstance(t.get("function"), dict) else t
+            defs.append(f)
+    defs += [f for f in extra.get("functions") or [] if isinstance(f, dict)]
+    return defs
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+
+
+def count_function_definitions(counter: TokenCounter, defs: list[dict[str, Any]]) -> int:
+    """Training tokens of the function definitions ``defs`` for ``counter`` (see module docstring)."""
+    if not defs:
+        return 0
+    consts = TOOL_TOKENS.get(counter.name) if counter.kind == "tiktoken" else None
+    if consts is None:
+        return counter.count([json.dumps(defs, separators=(",", ":"), ensure_ascii=False)])[0]
+    func_init, prop_init, prop_key, enum_init, enum_item, func_end = consts
+    texts: list[str] = []
+    fixed = func_end
+    for f in defs:
+        fixed += func_init
+        desc = _text(f.get("description") or "")
+        texts.append(f"{_text(f.get('name') or '')}:{desc[:-1] if desc.endswith('.') else desc}")
+        params = f.get("parameters") if isinstance(f.get("parameters"), dict) else {}
+        props = params.get("properties") if isinstance(params.get("properties"), dict) else {}
+        if props:
+            fixed += prop_init
+        for key, spec in props.items():
+            spec = spec if isinstance(spec, dict) else {}
+            fixed += prop_key
+            if isinstance(spec.get("enum"), list):
+                fixed += enum_init
+                for item in spec["enum"]:
+                    fixed += enum_item
+                    texts.append(_text(item))
+            p_desc = _text(spec.get("description") or "")
+            texts.append(f"{key}:{_text(spec.get('type') or '')}:{p_desc[:-1] if p_desc.endswith('.') else p_desc}")
+            nested = {k: v for k, v in spec.items() if k not in _PARAM_PLAIN_KEYS}
+            if nested:  # not in the cookbook: nested schemas as compact JSON
+                texts.append(json.dumps(nested, separators=(",", ":"), ensure_ascii=False))
+    return fixed + sum(counter.count([t for t in texts if t]))
 
 
 def resolve(spec: str) -> TokenCounter:

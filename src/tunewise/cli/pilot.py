@@ -43,10 +43,16 @@ def pilot(
     max_train_examples: int | None = typer.Option(None, "--max-train-examples", help="Use at most N training examples (stratified)."),
     validation: Path | None = typer.Option(None, "--validation", help="Validation file (default: split from DATA)."),
     test: Path | None = typer.Option(None, "--test", help="Test file (default: split from DATA)."),
+    drop_test_overlap: bool = typer.Option(False, "--drop-test-overlap", help="Leave --test items whose text "
+                                           "(whitespace/case-normalised) also occurs in the training split out of scoring."),
     test_fraction: float = typer.Option(0.2, "--test-fraction", help="Share of DATA held out for test."),
     val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of DATA held out for validation."),
-    fractions: str | None = typer.Option(None, "--fractions", help="Learning curve data fractions, e.g. 0.125,0.25,0.5,1.0."),
-    seeds: int = typer.Option(1, "--seeds", help="Seeds per learning-curve fraction."),
+    learning_curve: bool = typer.Option(False, "--learning-curve", help="Run a learning curve at the default "
+                                        "5 log-spaced data fractions (1/16 .. 1)."),
+    fractions: str | None = typer.Option(None, "--fractions", help="Learning curve data fractions (>= 5 for an "
+                                         "interval), e.g. 0.0625,0.125,0.25,0.5,1.0."),
+    seeds: int | None = typer.Option(None, "--seeds", help="Seeds per learning-curve fraction (default: 3 for "
+                                     "tfidf-logreg, 1 for fine-tunes)."),
     executor: str = typer.Option("local", "--executor", help="Where learning-curve runs go: local (a process pool "
                                  "sized to this machine), ray (Ray tasks), inline (this process, one by one)."),
     ray_address: str | None = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local Ray)."),
@@ -68,13 +74,16 @@ def pilot(
     """Fine-tune (or prompt) a real model on DATA, evaluate it with confidence intervals, time it."""
     from tunewise.cli._output import console, write_json
     from tunewise.pilot import PilotConfig
+    from tunewise.pilot.learning_curve import default_fractions
     from tunewise.pilot.run import run_pilot
 
     cfg = PilotConfig(data=data, model=model, method=method, out_dir=out, seed=seed, epochs=epochs,
                       batch_size=batch_size, learning_rate=lr, max_length=max_length,
                       max_train_examples=max_train_examples, validation=validation, test=test,
+                      drop_test_overlap=drop_test_overlap,
                       test_fraction=test_fraction, val_fraction=val_fraction,
-                      fractions=_floats(fractions, "--fractions"), seeds=seeds, executor=executor,
+                      fractions=_floats(fractions, "--fractions") or (default_fractions() if learning_curve else None),
+                      seeds=seeds, executor=executor,
                       ray_address=ray_address, workers=workers, target=target, few_shot_k=few_shot_k,
                       max_new_tokens=max_new_tokens, lora_r=lora_r, lora_alpha=2 * lora_r, text_field=text_field,
                       label_field=label_field, batch_sizes=_ints(batch_sizes, "--batch-sizes"), device=device,
@@ -96,6 +105,13 @@ def render_summary(d: dict[str, Any], console: Any) -> None:
                   f"max length {d['max_length']['tokens']} tokens")
     if d.get("model_note"):
         console.print(f"[dim]note: {d['model_note']}[/]")
+    for role, ov in ((d["data"].get("overlap") or {}).items()):
+        if ov.get("overlapping"):
+            console.print(f"[yellow]{role} overlap:[/] {ov['overlapping']} of {ov['examples']} {role} examples "
+                          f"({ov['share']:.1%}) also occur in the training split ({ov['same_output']} with the same "
+                          f"label/target) - " + ("left out of scoring" if ov.get("removed_from_scoring") else
+                          "still scored; pass --drop-test-overlap to leave them out" if role == "test" else
+                          "not used for scoring"))
     t = Table(title=f"held-out metrics ({d['metrics_source']}; 95% intervals)", title_justify="left")
     for col in ("metric", "value", "95% CI", "interval"):
         t.add_column(col, justify="right" if col in ("value",) else "left")
@@ -129,27 +145,43 @@ def render_summary(d: dict[str, Any], console: Any) -> None:
                       f"inference examples/s: {rates}")
     lc = d.get("learning_curve")
     if lc:
-        if lc.get("fit"):
-            f = lc["fit"]
-            preds = "; ".join(f"{k} ({v['n']:,} ex): {v['value']:.3f}"
-                              + (f" [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" if "ci_low" in v else "")
-                              for k, v in lc["predictions"].items())
-            console.print(f"learning curve ({lc['metric']} = {f['a']:.3f} - {f['b']:.4g}·n^-{f['c']:.3f}): {preds}")
-            if lc.get("flat"):
-                console.print(f"[yellow]learning curve: {lc['flat']}[/]")
-            if lc.get("target"):
-                console.print(f"target {lc['target']['score']}: {lc['target']['answer']}")
-        else:
-            console.print(f"learning curve: {lc.get('note')}")
+        for line in curve_lines(lc):
+            console.print(line)
         for p in lc.get("failed_points") or []:
             console.print(f"[red]learning curve point failed[/] (fraction {p['fraction']:g}, seed {p['seed']}, "
                           f"{p['attempts']} attempts): {p['error']}")
     c = d.get("calibration")
     if c:
-        console.print(f"calibration: {c['achieved_flops'] / 1e9:.1f} GFLOP/s achieved ({c['flops_per_token_rule']}), "
-                      f"peak {c['peak_flops'] / 1e9:.1f} GFLOP/s ({c['peak_flops_source']}), MFU {c['mfu']:.2f} "
-                      f"on {c['hardware']}")
+        mfu = (f"MFU {c['mfu']:.3f}" if c.get("mfu") is not None else
+               f"CPU MFU {c['cpu_mfu']:.3f}" if c.get("cpu_mfu") is not None else "MFU n/a")
+        peak = f"peak {c['peak_flops'] / 1e9:.1f} GFLOP/s ({c['peak_flops_source']})" if c.get("peak_flops") else "no peak"
+        console.print(f"calibration: {c['tokens_per_s']:.0f} training tokens/s, {c['achieved_flops'] / 1e9:.1f} GFLOP/s "
+                      f"achieved ({c['flops_per_token_rule']}), {peak}, {mfu} on {c['hardware']}"
+                      + (f" = catalog GPU {c['gpu_id']}" if c.get("gpu_id") else ""))
+        if c.get("note"):
+            console.print(f"[dim]calibration: {c['note']}[/]")
     console.print(f"run dir: {d['run_dir']}  (predictions: predictions.jsonl, model: model/)")
+
+
+def curve_lines(lc: dict[str, Any]) -> list[str]:
+    """The learning curve in a few lines, every figure from the record."""
+    f = lc.get("fit")
+    if not f or not lc.get("predictions"):
+        out = [f"learning curve: {lc.get('note')}"]
+    else:
+        params = ", ".join(f"{k} {f[k]:.4g}" for k in ("a", "b", "c", "s") if k in f)
+        preds = "; ".join(f"{k} ({v['n']:,} ex): {v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]"
+                          + (" (extrapolation)" if v.get("extrapolation") else "")
+                          for k, v in lc["predictions"].items())
+        out = [f"learning curve ({lc['metric']}, {f['model']} {f['formula']}: {params}; {len(lc['points'])} points): "
+               f"{preds}"]
+        if f.get("bounds_active"):
+            out.append(f"[yellow]learning curve: bound active: {'; '.join(f['bounds_active'])}[/]")
+        if lc.get("flat"):
+            out.append(f"[yellow]learning curve: {lc['flat']}[/]")
+    if lc.get("target"):
+        out.append(f"target {lc['target']['score']}: {lc['target']['answer']}")
+    return out
 
 
 def compare(

@@ -108,7 +108,7 @@ def to_example(obj: dict[str, Any], name: str, lineno: int) -> Iterator[Example 
     rid = obj.get("id")
     yield Example(id=str(rid) if rid is not None else f"{_basename(name)}:{lineno}", kind="chat",
                   text=prompt, target=msgs[last].get("content") or "", messages=msgs,
-                  source=name, line=lineno, extra={"tools": obj.get("tools")} if obj.get("tools") else {})
+                  source=name, line=lineno, extra={k: obj[k] for k in ("tools", "functions") if obj.get(k)})
 
 
 def render_prompt(messages: list[dict[str, Any]]) -> str:

@@ -50,6 +50,7 @@ class EvalConfig:
     seed: int = 0
     val_fraction: float = 0.1
     test_fraction: float = 0.2
+    drop_test_overlap: bool = False  # as the pilots: test items whose text occurs in training are not scored
     max_train_examples: int | None = None
     text_field: str = "text"
     label_field: str = "label"
@@ -118,7 +119,8 @@ def run_eval(cfg: EvalConfig, *, console: Console | None = None) -> EvalOutcome:
     sp = splits.prepare(cfg.data, seed=cfg.seed, validation=cfg.validation, test=cfg.test,
                         val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
                         max_train_examples=cfg.max_train_examples,
-                        columns=Columns(text=cfg.text_field, label=cfg.label_field))
+                        columns=Columns(text=cfg.text_field, label=cfg.label_field),
+                        drop_test_overlap=cfg.drop_test_overlap)
     task, labels = sp.task, sp.labels
     P.check_template(cfg.prompt, task)
     test = sp.test if cfg.limit is None else splits.subsample(sp.test, cfg.limit, cfg.seed, task)

@@ -3,7 +3,6 @@ and the fine-tuned model's per-token inference (plus hourly hosting where the pr
 
 from __future__ import annotations
 
-import math
 from decimal import Decimal
 
 from tunewise.catalog import Catalog, TrainingRules
@@ -18,17 +17,31 @@ from tunewise.estimate.workload import Workload
 
 
 def default_epochs(rules: TrainingRules, examples: int) -> tuple[int, str]:
-    """The provider's automatic epoch count for ``examples`` examples, and how it was reached."""
+    """The provider's automatic epoch count for ``examples`` examples, and how it was reached.
+
+    With ``examples_x_epochs`` (OpenAI's ``n_epochs: "auto"``) this is the rule of OpenAI's cookbook
+    "Data preparation and analysis for chat model fine-tuning"
+    (github.com/openai/openai-cookbook, examples/Chat_finetuning_data_prep.ipynb, "Pricing and default
+    n_epochs estimate"): TARGET_EPOCHS = 3, MIN_TARGET_EXAMPLES = 100, MAX_TARGET_EXAMPLES = 25000,
+    MIN_DEFAULT_EPOCHS = 1, MAX_DEFAULT_EPOCHS = 25, and
+
+        if n * 3 < 100:     n_epochs = min(25, 100 // n)      # floor, not ceil
+        elif n * 3 > 25000: n_epochs = max(1, 25000 // n)
+
+    so 11 examples train 9 epochs (99 example-passes, not 10 / 110), 33 examples 3 epochs, 34 and 100
+    examples 3. The catalog's ``epochs`` range caps the result (OpenAI's: [1, 25], the cookbook's
+    MIN/MAX_DEFAULT_EPOCHS).
+    """
     e = rules.default_epochs
     how = f"default {e}"
     if rules.examples_x_epochs and examples > 0:
         lo, hi = rules.examples_x_epochs
         if examples * e < lo:
-            e = math.ceil(lo / examples)
-            how += f", raised so examples x epochs >= {lo}"
+            e = lo // examples
+            how += f", raised to {lo} // {examples} examples (examples x epochs < {lo})"
         elif examples * e > hi:
-            e = max(1, hi // examples)
-            how += f", lowered so examples x epochs <= {hi}"
+            e = hi // examples
+            how += f", lowered to {hi} // {examples} examples (examples x epochs > {hi})"
     lo_e, hi_e = rules.epochs
     if not lo_e <= e <= hi_e:
         e = min(max(e, lo_e), hi_e)

@@ -67,7 +67,11 @@ class Calibration(BaseModel):
     """A measurement from a pilot run: throughput of a model family on some hardware.
 
     Accepts the pilot's dict ``{"family", "params", "tokens_per_s", "achieved_flops", "mfu",
-    "hardware"}``; ``inference_tokens_per_s`` (decode tokens/s per GPU) is optional.
+    "hardware"}``; ``inference_tokens_per_s`` (decode tokens/s per GPU) is optional. A pilot also
+    says where and how it measured: ``device_kind`` ('cpu' | 'cuda'), ``gpu_id`` (catalog GPU id or
+    None), ``method``, ``train_dtype`` and ``flops_convention`` (``n``: 'total' parameters, ``peak``:
+    'bf16-datasheet' or, on a CPU, 'measured-fp32-matmul'); the self-host estimate applies it only
+    where these say it transfers (``selfhost._refusal``).
     """
 
     model_config = ConfigDict(frozen=True, extra="ignore")
@@ -79,6 +83,11 @@ class Calibration(BaseModel):
     achieved_flops: Decimal | None = Field(None, gt=0, allow_inf_nan=False)
     mfu: Decimal | None = Field(None, gt=0, le=1, allow_inf_nan=False)
     inference_tokens_per_s: Decimal | None = Field(None, gt=0, allow_inf_nan=False)
+    device_kind: Literal["cpu", "cuda"] | None = None
+    gpu_id: str | None = None
+    method: str | None = None
+    train_dtype: str | None = None
+    flops_convention: dict[str, str] | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -53,17 +53,45 @@ def training_memory(m: OpenModel, method: str, *, gpus: int, gpu_memory_gb: Deci
                      gradient_checkpointing=checkpointing)
 
 
+def _refusal(cal: Calibration, gpu: GpuSpec, catalog: Catalog) -> str | None:
+    """Why a calibration does not transfer to training on ``gpu`` (None: it does).
+
+    The estimate computes FLOPs as k x N (total parameters) x tokens and divides by the GPU's bf16
+    dense datasheet peak, so an MFU transfers only when it was measured that way: on this GPU kind,
+    against that peak, with the same N, in a 16-bit training dtype (a float32 run's MFU against the
+    bf16 peak understates a bf16 run), by a run that trains the model (a frozen-encoder head runs
+    forward only). A CPU pilot's MFU is against a measured CPU fp32 peak: not a GPU figure."""
+    if cal.device_kind == "cpu":
+        return (f"measured on a CPU ({cal.hardware}): its MFU is against that CPU's measured fp32 matmul peak, "
+                f"not a GPU's bf16 datasheet peak, so it does not transfer to {gpu.id}")
+    hw = cal.gpu_id
+    if hw is None:
+        try:
+            hw = catalog.gpu(cal.hardware).id
+        except BadInputError:
+            return (f"'{cal.hardware}' is not a catalog GPU (add the device name to that GPU's aliases in "
+                    "gpu-specs.yaml), so it does not apply")
+    if hw != gpu.id:
+        return f"measured on {hw}, which is not {gpu.id}"
+    conv = cal.flops_convention or {}
+    if conv and (conv.get("n") != "total" or conv.get("peak") != "bf16-datasheet"):
+        return (f"its MFU uses another FLOP convention (N = {conv.get('n')} parameters, peak = {conv.get('peak')}) "
+                "than this estimate (N = total parameters, bf16 datasheet peak)")
+    if cal.train_dtype and cal.train_dtype not in ("bfloat16", "float16"):
+        return (f"trained in {cal.train_dtype}: its MFU against the bf16 datasheet peak understates a bf16 "
+                "fine-tune")
+    if cal.method == "head":
+        return "a frozen-encoder head run is forward-only; its MFU does not transfer to a full or LoRA fine-tune"
+    return None
+
+
 def _match_calibration(cals: list[Calibration], om: OpenModel, gpu: GpuSpec, catalog: Catalog,
                        ledger: Ledger) -> tuple[Calibration, bool] | None:
     best = None
     for cal in cals:
-        try:
-            hw = catalog.gpu(cal.hardware).id
-        except BadInputError:
-            ledger.note(f"calibration measured on '{cal.hardware}' does not apply to {gpu.id}")
-            continue
-        if hw != gpu.id:
-            ledger.note(f"calibration measured on {hw} does not apply to {gpu.id}")
+        why = _refusal(cal, gpu, catalog)
+        if why is not None:
+            ledger.note(f"calibration from the {cal.family} pilot not applied to {gpu.id}: {why}")
             continue
         fam = cal.family.lower()
         same = fam in (om.family.lower(), om.id.lower(), om.hf_id.lower()) or om.id.startswith(fam)
@@ -77,8 +105,9 @@ def _calibrated_mfu(cal: Calibration, peak: Decimal, ledger: Ledger) -> Decimal:
         return cal.mfu
     if cal.achieved_flops is not None:
         return min(cal.achieved_flops / peak, D(1))
-    ledger.note("calibration gave tokens/s only: MFU derived assuming 6 N FLOPs per token")
-    return min(cal.tokens_per_s * 6 * cal.params / peak, D(1))  # type: ignore[operator]
+    k = A.FLOPS_PER_PARAM_TOKEN.get(cal.method or "full", D(6))
+    ledger.note(f"calibration gave tokens/s only: MFU derived assuming {k} N FLOPs per token")
+    return min(cal.tokens_per_s * k * cal.params / peak, D(1))  # type: ignore[operator]
 
 
 def price_selfhost(c: Candidate, workload: Workload, traffic: Traffic, catalog: Catalog,

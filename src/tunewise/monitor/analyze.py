@@ -61,11 +61,13 @@ def operational_summary(store: Any, start: datetime, end: datetime) -> dict[str,
     }
 
 
-def quality_summary(rows: list[dict[str, Any]], *, bootstrap: int = 1000) -> dict[str, Any]:
+def quality_summary(rows: list[dict[str, Any]], *, bootstrap: int = 1000,
+                    labels: list[str] | None = None) -> dict[str, Any]:
+    """``labels``: the task's label set (the pilot's training labels), which macro-F1 averages over."""
     served = [r for r in rows if r["status"] == 200 and r["endpoint"] == "classify"]
     fb = [r for r in served if r.get("feedback_label") is not None]
     out = {"feedback": quality.feedback_quality([r["feedback_label"] for r in fb], [r["output"] for r in fb],
-                                                bootstrap=bootstrap),
+                                                labels=labels, bootstrap=bootstrap),
            "cbpe": quality.cbpe_accuracy([r["confidence"] for r in served if r["confidence"] is not None])}
     return out
 
@@ -155,7 +157,8 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
         rows = store.fetch_requests(start=w_start, end=w_end)   # the last window's rows are used below too
         summary: dict[str, Any] = {"start": w_start, "end": w_end, **operational_summary(store, w_start, w_end)}
         summary["drift"] = drift_for(ref_texts, ref_table, ref_preds, rows, feats, seed=seed)
-        summary["quality"] = quality_summary(rows, bootstrap=bootstrap)
+        summary["quality"] = quality_summary(rows, bootstrap=bootstrap,
+                                             labels=list(getattr(predictor, "labels", None) or []) or None)
         out_windows.append(summary)
 
     current = out_windows[-1]

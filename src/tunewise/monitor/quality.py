@@ -22,30 +22,40 @@ def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def macro_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
-    from sklearn.metrics import f1_score
+def macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str] | None = None) -> float:
+    """The pilot's macro-F1 (``tunewise.pilot.metrics.macro_f1``) over the task's ``labels``; without
+    them, over the labels seen in ``gold`` and ``pred``."""
+    from tunewise.pilot.metrics import macro_f1 as shared
 
-    return float(f1_score(gold, pred, average="macro", zero_division=0))
+    return shared(gold, pred, list(labels) if labels is not None else sorted(set(gold) | set(pred)))
 
 
-def feedback_quality(gold: Sequence[str], pred: Sequence[str], *, bootstrap: int = 1000,
-                     seed: int = 0) -> dict[str, object]:
-    """Accuracy (Wilson 95% CI) and macro-F1 (seeded percentile bootstrap over items, 95%)."""
+def feedback_quality(gold: Sequence[str], pred: Sequence[str], *, labels: Sequence[str] | None = None,
+                     bootstrap: int = 1000, seed: int = 0) -> dict[str, object]:
+    """Accuracy (Wilson 95% CI) and macro-F1 (seeded percentile bootstrap over items, 95%).
+
+    Macro-F1 is the pilot's definition (``tunewise.pilot.metrics.macro_f1_from_confusion``): the mean
+    F1 over the task's ``labels`` (the pilot run's training labels), a label with no gold and no
+    predicted items scoring 0, predictions outside the label set counted as errors but not averaged.
+    Without ``labels`` the labels seen in this window (gold or predicted) stand in, and the result
+    says so."""
     import numpy as np
+
+    from tunewise.pilot.metrics import MACRO_F1_DEFINITION, macro_f1_from_confusion
 
     n = len(gold)
     if n == 0:
         return {"n": 0, "accuracy": None, "macro_f1": None}
     correct = sum(g == p for g, p in zip(gold, pred, strict=True))
     lo, hi = wilson(correct, n)
-    f1 = macro_f1(gold, pred)
-    # The resampled macro-F1s come from per-resample confusion matrices (one bincount each), the same
-    # statistic as sklearn's f1_score(average="macro") over the labels present in the resample.
-    classes = sorted(set(gold) | set(pred))
-    code = {c: i for i, c in enumerate(classes)}
-    k = len(classes)
-    g_arr = np.fromiter((code[g] for g in gold), dtype=np.int64, count=n)
-    p_arr = np.fromiter((code[p] for p in pred), dtype=np.int64, count=n)
+    task = list(labels) if labels is not None else sorted(set(gold) | set(pred))
+    code = {c: i for i, c in enumerate(task)}
+    m = len(task)
+    k = m + 1                                   # a spare class: outside the label set
+    g_arr = np.fromiter((code.get(g, m) for g in gold), dtype=np.int64, count=n)
+    p_arr = np.fromiter((code.get(p, m) for p in pred), dtype=np.int64, count=n)
+    f1 = macro_f1_from_confusion(np.bincount(g_arr * k + p_arr, minlength=k * k).reshape(k, k), m)
+    # The resampled macro-F1s come from per-resample confusion matrices (one bincount each).
     rng = np.random.default_rng(seed)
     boots = np.empty(bootstrap)
     block = max(1, 2_000_000 // n)  # resamples per block: index memory stays ~16 MB at any n
@@ -53,18 +63,16 @@ def feedback_quality(gold: Sequence[str], pred: Sequence[str], *, bootstrap: int
         b = min(block, bootstrap - s)
         idx = rng.integers(0, n, (b, n))
         cells = (np.arange(b)[:, None] * k * k + g_arr[idx] * k + p_arr[idx]).ravel()
-        cm = np.bincount(cells, minlength=b * k * k).reshape(b, k, k).astype(float)
-        tp = np.diagonal(cm, axis1=1, axis2=2)
-        both = cm.sum(axis=2) + cm.sum(axis=1)  # gold count + predicted count per class
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f = np.where(both > 0, 2 * tp / both, 0.0)
-        present = both > 0
-        boots[s:s + b] = (f * present).sum(axis=1) / present.sum(axis=1)
+        cm = np.bincount(cells, minlength=b * k * k).reshape(b, k, k)
+        boots[s:s + b] = macro_f1_from_confusion(cm, m)
     return {"n": n,
             "accuracy": {"value": correct / n, "ci_low": lo, "ci_high": hi, "method": "Wilson 95%"},
             "macro_f1": {"value": f1, "ci_low": float(np.percentile(boots, 2.5)),
                          "ci_high": float(np.percentile(boots, 97.5)),
-                         "method": f"percentile bootstrap, {bootstrap} resamples, seed {seed}"}}
+                         "method": f"percentile bootstrap, {bootstrap} resamples, seed {seed}",
+                         "definition": MACRO_F1_DEFINITION,
+                         "labels": ("the task's labels (pilot run)" if labels is not None
+                                    else "the labels seen in this window (no task label set given)")}}
 
 
 def cbpe_accuracy(confidences: Sequence[float]) -> dict[str, object]:

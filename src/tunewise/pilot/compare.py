@@ -29,12 +29,13 @@ def paired_bootstrap_f1(gold: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray
     """Macro-F1(B) - macro-F1(A), with a percentile CI and a two-sided bootstrap p-value.
 
     Classes are 0..k-1; the macro average runs over the first ``n_labels`` (default all k) so that a
-    spare "outside the label set" column counts against precision but is not averaged in.
+    spare "outside the label set" column counts against precision but is not averaged in: the one
+    macro-F1 of tunewise, ``metrics.macro_f1_from_confusion``.
     """
     m = n_labels or k
 
     def f1(y: np.ndarray, p: np.ndarray) -> float:
-        return float(M._prf_from_cm(M.confusion(y, p, k))["f"][:m].mean())
+        return M.macro_f1_from_confusion(M.confusion(y, p, k), m)
 
     n = len(gold)
     observed = f1(gold, pred_b) - f1(gold, pred_a)
@@ -101,6 +102,7 @@ def compare_runs(run_a: Path, run_b: Path, *, resamples: int = 10_000, seed: int
     gold = [r["gold"] for r in ra]
     if any(by_id_b[r["id"]]["gold"] != r["gold"] for r in ra):
         raise BadInputError("the two runs disagree on gold labels", fix="Use the same test data for both runs")
+    # the task's labels: every training label of either run (and any gold label, should one be missing)
     labels = sorted(set(pa.get("labels") or []) | set(pb.get("labels") or []) | set(gold))
     result = compare_predictions(gold, [r["prediction"] for r in ra], [by_id_b[i]["prediction"] for i in ids_a],
                                  labels, resamples=resamples, seed=seed)

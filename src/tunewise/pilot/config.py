@@ -37,6 +37,7 @@ class PilotConfig:
     max_length_cap: int | None = None      # None: 256 for encoders, 512 for causal LMs
     validation: Path | None = None         # user-given validation file (else split from data)
     test: Path | None = None               # user-given test file (else split from data)
+    drop_test_overlap: bool = False        # leave test items whose text occurs in training out of scoring
     val_fraction: float = 0.1
     test_fraction: float = 0.2
     text_field: str = "text"
@@ -47,7 +48,7 @@ class PilotConfig:
     instruction: str | None = None         # causal LM classification prompt
     max_new_tokens: int = 64
     fractions: tuple[float, ...] | None = None   # learning curve data fractions
-    seeds: int = 1                               # learning curve seeds per fraction
+    seeds: int | None = None                     # learning curve seeds per fraction (None: curve_seeds)
     executor: str = "local"                      # learning-curve sweep: local (process pool) | ray | inline
     ray_address: str | None = None               # Ray cluster address (default: start a local Ray)
     workers: int | None = None                   # sweep jobs at once (default: the machine's cores)
@@ -101,15 +102,15 @@ class PilotConfig:
             if any(not 0 < f <= 1 for f in self.fractions):
                 problems.append(f"--fractions must each be in (0, 1] (got {self.fractions})")
             elif len(set(self.fractions)) < 3:
-                problems.append("--fractions needs at least 3 distinct values to fit a curve "
-                                "(e.g. 0.125,0.25,0.5,1.0)")
+                problems.append("--fractions needs at least 3 distinct values (5 or more to fit a curve with an "
+                                "interval, e.g. the default 0.0625,0.125,0.25,0.5,1)")
         from tunewise.scale.executor import EXECUTORS
 
         if self.executor not in EXECUTORS:
             problems.append(f"unknown --executor '{self.executor}'. {did_you_mean(self.executor, EXECUTORS)}")
         if self.workers is not None and self.workers < 1:
             problems.append(f"--workers must be >= 1 (got {self.workers})")
-        if self.seeds < 1:
+        if self.seeds is not None and self.seeds < 1:
             problems.append(f"--seeds must be >= 1 (got {self.seeds})")
         if self.target is not None and not 0 < self.target <= 1:
             problems.append(f"--target is a score in (0, 1] (got {self.target})")
@@ -122,6 +123,13 @@ class PilotConfig:
         if problems:
             raise BadInputError("invalid pilot options", why="; ".join(problems),
                                 fix="Fix the options above (see `tunewise pilot --help`)")
+
+    def curve_seeds(self, arch: str) -> int:
+        """Seeds per learning-curve fraction: as given, else 3 where training is cheap (the TF-IDF
+        floor: a fit takes a second), else 1."""
+        if self.seeds is not None:
+            return self.seeds
+        return 3 if arch == "sklearn" else 1
 
     def lr(self, arch: str) -> float:
         if self.learning_rate is not None:

@@ -1,5 +1,16 @@
-"""The training loop shared by encoders and causal LMs: AdamW, linear warm-up/decay, timing,
-duration prediction from the first steps, and a rich progress bar with examples/s and loss."""
+"""The training loop shared by encoders and causal LMs: AdamW, linear warm-up/decay, bf16 autocast on
+GPUs that support it, timing, duration prediction, and a rich progress bar with examples/s and loss.
+
+Duration prediction (``predict_duration``): after ``batching.prediction_steps(total)`` steps (10%,
+at least 8) — which the batch plan makes a length-stratified sample of the first epoch — the rate
+is seconds per unit of *work* over those steps with the first (warm-up: allocations, kernel and
+primitive selection) left out of the rate and counted as-is. A step's work is its padded tokens
+times (1 + r x sequence length), r = layers x hidden / non-embedding parameters: the attention
+share of a transformer's FLOPs per token (2N + 2 layers L d, Kaplan et al. 2020), which matters on
+long texts. The remaining steps' work is known from the plan, so predicted = elapsed + rate x
+remaining work. The old predictor (a least-squares line in padded tokens over the first 5% of steps,
+in shuffled order) is kept as ``predict_duration_first_steps``: benchmarks/bench_duration.py
+compares the two."""
 
 from __future__ import annotations
 
@@ -23,7 +34,9 @@ class TrainStats:
     seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
     step_seconds: list[float] = field(default_factory=list)
+    step_cpu_seconds: list[float] = field(default_factory=list)   # process CPU time (benchmarks: noise)
     duration: dict[str, Any] = field(default_factory=dict)
+    dtype: str = "float32"          # training compute dtype (bf16 autocast on GPUs that support it)
 
     def to_dict(self) -> dict[str, Any]:
         n = len(self.losses)
@@ -36,17 +49,48 @@ class TrainStats:
             "loss_first": round(float(np.mean(self.losses[:k])), 4) if n else None,
             "loss_last": round(float(np.mean(self.losses[-k:])), 4) if n else None,
             "loss_curve": [round(x, 4) for x in self.losses],
-            "duration": self.duration,
+            "duration": self.duration, "dtype": self.dtype,
         }
 
 
-def predict_duration(step_seconds: list[float], step_tokens: list[int], total_tokens: list[int]) -> float:
-    """Predict the whole run's seconds from the steps seen so far.
+def step_work(padded: list[int], seq_lens: list[int], attention_ratio: float) -> list[float]:
+    """Work of each step: padded tokens x (1 + attention_ratio x sequence length)."""
+    return [float(p) * (1.0 + attention_ratio * float(n)) for p, n in zip(padded, seq_lens)]
 
-    The first step is warm-up (allocations, kernel selection) and is counted as-is but left out of
-    the rate. Per-step time is modelled as a + b * padded_tokens (least squares, both >= 0); with
-    too little spread in lengths it falls back to seconds per padded token.
-    """
+
+def attention_ratio(model: Any) -> float:
+    """layers x hidden / non-embedding parameters (0 when the model does not say)."""
+    cfg = getattr(model, "config", None)
+    layers = getattr(cfg, "num_hidden_layers", None) or getattr(cfg, "n_layer", None)
+    hidden = getattr(cfg, "hidden_size", None) or getattr(cfg, "n_embd", None)
+    if not layers or not hidden:
+        return 0.0
+    from tunewise.pilot.calibration import non_embedding_params
+
+    n = non_embedding_params(model)
+    return float(layers) * float(hidden) / n if n > 0 else 0.0
+
+
+WARMUP_STEPS = 1
+
+
+def predict_duration(step_seconds: list[float], work: list[float], *, warmup: int = WARMUP_STEPS) -> float:
+    """Predicted seconds of the whole run (``work`` of every planned step) from the steps timed so
+    far: elapsed + (seconds per work over the steps after ``warmup``) x the remaining steps' work."""
+    seen = len(step_seconds)
+    elapsed = float(sum(step_seconds))
+    w = min(warmup, seen - 1) if seen > 1 else 0
+    t, x = np.asarray(step_seconds[w:], dtype=float), np.asarray(work[w:seen], dtype=float)
+    remaining = float(np.sum(work[seen:]))
+    if len(t) == 0 or x.sum() <= 0:
+        return elapsed * len(work) / max(seen, 1)
+    return elapsed + float(t.sum() / x.sum()) * remaining
+
+
+def predict_duration_first_steps(step_seconds: list[float], step_tokens: list[int], total_tokens: list[int]) -> float:
+    """The previous predictor, kept as the benchmark's baseline: the first step counted as-is and left
+    out of the rate; per-step time a + b x padded tokens (least squares, both >= 0) over the steps
+    seen, else seconds per padded token."""
     seen = len(step_seconds)
     t = np.asarray(step_seconds[1:], dtype=float)
     x = np.asarray(step_tokens[1:], dtype=float)
@@ -77,8 +121,10 @@ def train(model: Any, step_batches: list[dict], *, lr: float, warmup_ratio: floa
     total = len(step_batches)
     sched = get_linear_schedule_with_warmup(opt, int(math.ceil(warmup_ratio * total)), total)
     padded = [int(b["input_ids"].numel()) for b in step_batches]
-    k = predict_after or min(total, max(5, int(math.ceil(0.05 * total))))
-    stats = TrainStats()
+    work = step_work(padded, [int(b["input_ids"].shape[-1]) for b in step_batches], attention_ratio(model))
+    k = predict_after or batching.prediction_steps(total)
+    amp = device.startswith("cuda") and torch.cuda.is_bf16_supported()
+    stats = TrainStats(dtype="bfloat16" if amp else "float32")
     model.train()
     bar = _progress(progress)
     task = bar.add_task(label, total=total, exs=0.0, loss=float("nan")) if bar else None
@@ -87,9 +133,10 @@ def train(model: Any, step_batches: list[dict], *, lr: float, warmup_ratio: floa
         if bar:
             bar.start()
         for step, batch in enumerate(step_batches):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             batch = {kk: v.to(device) for kk, v in batch.items()}
-            out = model(**batch)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=amp):
+                out = model(**batch)
             loss = out.loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -101,14 +148,19 @@ def train(model: Any, step_batches: list[dict], *, lr: float, warmup_ratio: floa
                 torch.cuda.synchronize()
             dt = time.perf_counter() - t0
             stats.step_seconds.append(dt)
+            stats.step_cpu_seconds.append(time.process_time() - c0)
             stats.losses.append(value)
             stats.steps += 1
             stats.examples += int(batch["input_ids"].shape[0])
             stats.tokens += int(batch["attention_mask"].sum())
             stats.padded_tokens += padded[step]
             if step + 1 == k:
-                stats.duration = {"predicted_s": round(predict_duration(stats.step_seconds, padded[:k], padded), 3),
-                                  "predicted_after_steps": k, "total_steps": total}
+                stats.duration = {"predicted_s": round(predict_duration(stats.step_seconds, work), 3),
+                                  "predicted_after_steps": k, "total_steps": total,
+                                  "warmup_steps_excluded": min(WARMUP_STEPS, k - 1),
+                                  "method": "seconds per unit of work over a length-stratified sample of the "
+                                            "first epoch's batches, warm-up step excluded; work = padded tokens "
+                                            "x (1 + layers x hidden / N x sequence length)"}
             if on_step:
                 on_step(step, value)
             if bar:

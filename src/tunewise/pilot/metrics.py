@@ -39,6 +39,40 @@ def confusion(y_true: np.ndarray, y_pred: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(y_true * k + y_pred, minlength=k * k).reshape(k, k)
 
 
+MACRO_F1_DEFINITION = ("macro-F1 over the task's labels (every label of the training data): each label's F1 = "
+                       "2 TP / (gold + predicted), 0 when the label has neither gold nor predicted items; "
+                       "predictions outside the label set count as errors but are not averaged in")
+
+
+def macro_f1_from_confusion(cm: np.ndarray, n_labels: int | None = None) -> Any:
+    """THE macro-F1 of tunewise (pilot, compare and monitor all call this): the mean per-label F1 over
+    the task's labels, classes ``0 .. n_labels-1`` of the confusion matrix ``cm`` (rows gold, columns
+    predicted; default all its classes). Columns beyond ``n_labels`` hold predictions outside the label
+    set: they are errors (they lower the gold label's recall) but are not averaged in. A label with no
+    gold and no predicted items in ``cm`` (e.g. in a bootstrap resample or a small monitoring window)
+    scores 0, as scikit-learn's ``f1_score(labels=task_labels, average="macro", zero_division=0)`` does.
+
+    ``cm`` may be a stack ``[..., k, k]`` (one matrix per bootstrap resample): returns an array then.
+    """
+    cm = np.asarray(cm, dtype=float)
+    m = n_labels or cm.shape[-1]
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)[..., :m]
+    both = cm.sum(axis=-1)[..., :m] + cm.sum(axis=-2)[..., :m]   # gold count + predicted count per label
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = np.where(both > 0, 2 * tp / both, 0.0)
+    out = f.mean(axis=-1)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
+    """Macro-F1 of string labels over the task's ``labels`` (see ``macro_f1_from_confusion``)."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    k = len(labels)
+    y = np.array([index[g] if g in index else k for g in gold], dtype=int)
+    p = np.array([index.get(x, k) for x in pred], dtype=int)
+    return macro_f1_from_confusion(confusion(y, p, k + 1), k)
+
+
 def _prf_from_cm(cm: np.ndarray) -> dict[str, Any]:
     tp = np.diag(cm).astype(float)
     pred = cm.sum(axis=0).astype(float)
@@ -50,7 +84,7 @@ def _prf_from_cm(cm: np.ndarray) -> dict[str, Any]:
     tot = cm.sum()
     micro = float(tp.sum() / tot) if tot else 0.0
     return {"p": p, "r": r, "f": f, "support": gold, "macro_precision": float(p.mean()),
-            "macro_recall": float(r.mean()), "macro_f1": float(f.mean()), "micro": micro}
+            "macro_recall": float(r.mean()), "macro_f1": macro_f1_from_confusion(cm), "micro": micro}
 
 
 def mcc_from_cm(cm: np.ndarray) -> float:

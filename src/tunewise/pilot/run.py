@@ -94,11 +94,8 @@ def _fit_encoder(train: list[Example], labels: list[str], cfg: PilotConfig, seed
         state["model"] = TC.save(bundle, out)
         return state["model"]
 
-    from tunewise.pilot.calibration import non_embedding_params
-
     return Fitted("classification", labels, bundle.trainable_params, bundle.total_params, stats, max_len, {
         "predict": predict, "save": save, "tokenizer": bundle.tokenizer,
-        "flops_params": non_embedding_params(bundle.model),
         "serve_inputs": lambda exs: [e.text for e in exs],
         "serve_call": lambda texts: TC.predict_proba(state["model"], bundle.tokenizer, texts, max_len=max_len,
                                                      device=device)})
@@ -160,11 +157,8 @@ def _fit_causal(train: list[Example], labels: list[str], cfg: PilotConfig, seed:
         {"text": s.text, "label": s.label} if task == "classification" else
         {"messages": TCa.generation_messages(s), "target": s.target} for s in shots],
         "scorer": TCa.SCORER if task == "classification" else TCa.GENERATOR, "end": bundle.end}
-    from tunewise.pilot.calibration import non_embedding_params
-
     return Fitted(task, labels, bundle.trainable_params, bundle.total_params, stats, max_len, {
         "predict": lambda exs: run_prompts([prompt(e) for e in exs]), "save": save, "tokenizer": tok,
-        "flops_params": non_embedding_params(bundle.model),
         "serve_inputs": lambda exs: [prompt(e) for e in exs], "serve_call": run_prompts, "prompt": prompt_info})
 
 
@@ -307,7 +301,8 @@ def _splits(cfg: PilotConfig) -> splits.Splits:
     return splits.prepare(cfg.data, seed=cfg.seed, validation=cfg.validation, test=cfg.test,
                           val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
                           max_train_examples=cfg.max_train_examples,
-                          columns=Columns(text=cfg.text_field, label=cfg.label_field))
+                          columns=Columns(text=cfg.text_field, label=cfg.label_field),
+                          drop_test_overlap=cfg.drop_test_overlap)
 
 
 def _check_producible(resolved: models.ResolvedModel, sp: splits.Splits, cfg: PilotConfig) -> None:
@@ -346,7 +341,12 @@ def _run_into(tmp: Path, out: Path, cfg: PilotConfig, resolved: models.ResolvedM
     inf = latency.throughput(fitted.serve_call, serve_in, batch_sizes or (1,), max_items=16 if heavy else 256)
 
     stats = fitted.stats.to_dict() if fitted.stats is not None else None
-    throughput = {"inference": {"by_batch_size": inf, "unit": "examples/s"}}
+    hw = calibration.hardware(device)
+    throughput = {"inference": {"by_batch_size": inf, "unit": "examples/s", "device_kind": hw["device_kind"],
+                                "device": device, "gpu_id": hw.get("gpu_id"), "threads": hw["threads"],
+                                "hardware": calibration.describe(hw), "max_length": fitted.max_len or None,
+                                "measured_on": "the serving copy (LoRA merged), test-split inputs, one untimed "
+                                               "warm-up batch per size"}}
     if stats:
         throughput["train"] = {"examples_per_s": stats["examples_per_s"], "tokens_per_s": stats["tokens_per_s"],
                                "padded_tokens_per_s": round(stats["padded_tokens"] / stats["seconds"], 1)
@@ -356,9 +356,10 @@ def _run_into(tmp: Path, out: Path, cfg: PilotConfig, resolved: models.ResolvedM
 
     calib = None
     if arch != "sklearn" and cfg.method in ("full", "lora", "head") and stats and stats["tokens_per_s"]:
-        calib = calibration.calibration(family=resolved.family, params=fitted.total,
-                                        flops_params=fitted.impl.get("flops_params") or fitted.total, method=cfg.method,
-                                        tokens_per_s=stats["tokens_per_s"], device=device)
+        calib = calibration.calibration(family=resolved.family, params=fitted.total, method=cfg.method,
+                                        tokens_per_s=stats["tokens_per_s"], device=device, hw=hw,
+                                        train_dtype=stats.get("dtype", "float32"),
+                                        padded_tokens_per_s=throughput["train"]["padded_tokens_per_s"])
 
     floor = None
     if task == "classification" and arch != "sklearn" and cfg.run_baseline:
@@ -366,7 +367,7 @@ def _run_into(tmp: Path, out: Path, cfg: PilotConfig, resolved: models.ResolvedM
 
     curve = None
     if cfg.fractions:
-        curve = _learning_curve(arch, sp, cfg, kw, fitted, ev_test, headline)
+        curve = _learning_curve(arch, sp, cfg, kw, fitted, ev_test, rows, headline)
 
     config = {"schema_version": SCHEMA_VERSION, "pilot": cfg.to_dict(), "task": task, "labels": labels,
               "model": {"name": resolved.name, "arch": arch, "family": resolved.family,
@@ -388,7 +389,8 @@ def _run_into(tmp: Path, out: Path, cfg: PilotConfig, resolved: models.ResolvedM
         "trainable_params": int(fitted.trainable),
         "total_params": int(fitted.total),
         "seed": cfg.seed,
-        "data": {"path": str(cfg.data), "splits": sp.sizes(), "split": sp.how},
+        "data": {"path": str(cfg.data), "splits": sp.sizes(), "split": sp.how,
+                 "duplicates": sp.how.get("duplicates"), "overlap": sp.how.get("overlap") or {}},
         "max_length": {"tokens": fitted.max_len,
                        "source": f"--max-length {cfg.max_length}" if cfg.max_length else
                        "p95 of training token lengths (model tokenizer), rounded up to 8, capped"
@@ -406,7 +408,7 @@ def _run_into(tmp: Path, out: Path, cfg: PilotConfig, resolved: models.ResolvedM
         "learning_curve": curve,
         "baseline": floor,
         "calibration": calib,
-        "hardware": calibration.hardware(device),
+        "hardware": hw,
         "scorer": (fitted.impl.get("prompt") or {}).get("scorer"),
         "predictions": str(out / "predictions.jsonl"),
         "reference": str(out / "reference.jsonl"),
@@ -453,24 +455,28 @@ def _floor(sp: splits.Splits, cfg: PilotConfig, rows: list[dict[str, Any]], head
 
 
 def _learning_curve(arch: str, sp: splits.Splits, cfg: PilotConfig, kw: dict[str, Any], main: Fitted,
-                    ev_main: dict[str, Any], headline: str) -> dict[str, Any]:
+                    ev_main: dict[str, Any], rows: list[dict[str, Any]], headline: str) -> dict[str, Any]:
     """Fractions x seeds: the full-data point of the first seed is this run; every other point is a
-    job on ``cfg.executor`` (process pool, Ray or inline), retried once, failures reported."""
+    job on ``cfg.executor`` (process pool, Ray or inline), retried once, failures reported. The
+    interval resamples the test items every point was scored on (and the seeds) and refits."""
     from rich.console import Console
 
     from tunewise.pilot import learning_curve, sweep
 
     console = Console(stderr=True)
     n_full = len(sp.train)
+    n_seeds = cfg.curve_seeds(arch)
     points: list[dict[str, Any]] = []
     todo: list[tuple[float, int, int]] = []
     for frac in sorted(set(cfg.fractions or ())):
-        for s in range(cfg.seeds):
+        # the whole training set with the deterministic floor is the same fit whatever the seed
+        for s in range(1 if frac >= 1.0 and arch == "sklearn" else n_seeds):
             seed, n = cfg.seed + s, max(2, int(round(frac * n_full)))
             if frac >= 1.0 and s == 0:
                 m = ev_main["metrics"][headline]
                 points.append({"fraction": frac, "seed": seed, "n": n, "score": m["value"],
-                               "ci_low": m["ci_low"], "ci_high": m["ci_high"]})
+                               "item_values": sweep.item_values([r["prediction"] for r in rows], sp.test, sp.labels,
+                                                                sp.task)})
             else:
                 todo.append((frac, seed, n))
 
@@ -487,9 +493,27 @@ def _learning_curve(arch: str, sp: splits.Splits, cfg: PilotConfig, kw: dict[str
     done, failed = sweep.run_points(cfg, todo, max_len=main.max_len or None, headline=headline, on_point=shown)
     points += [p for p in done if "score" in p]
     points.sort(key=lambda p: (p["fraction"], p["seed"]))
-    result = learning_curve.analyse(points, n_full=n_full, target=cfg.target, metric=headline, seed=cfg.seed)
+    values = [p.pop("item_values") for p in points]
+    boot = None
+    if values and sp.task == "classification":
+        gold = [sp.labels.index(e.label) for e in sp.test]  # type: ignore[arg-type]
+        _, boot = learning_curve.resampled_scores(gold, values, headline, len(sp.labels), resamples=cfg.bootstrap,
+                                                  seed=cfg.seed)
+    elif values:
+        _, boot = learning_curve.resampled_means(values, resamples=cfg.bootstrap, seed=cfg.seed)
+    for p, col in zip(points, boot.T if boot is not None else []):
+        p["ci_low"], p["ci_high"] = round(float(np.quantile(col, 0.025)), 6), round(float(np.quantile(col, 0.975)), 6)
+        p["ci"] = f"percentile bootstrap over the test items, {len(col)} resamples (shared by all points)"
+    trivial = None
+    if sp.task == "classification":
+        gold = [sp.labels.index(e.label) for e in sp.test]  # type: ignore[arg-type]
+        common = max(range(len(sp.labels)), key=lambda i: sum(1 for e in sp.train if e.label == sp.labels[i]))
+        trivial = learning_curve.point_score(gold, [common] * len(gold), headline, len(sp.labels))
+    result = learning_curve.analyse(points, n_full=n_full, target=cfg.target, metric=headline, boot_scores=boot,
+                                    resamples=cfg.bootstrap, seed=cfg.seed, trivial_score=trivial)
     result["evaluated_on"] = f"held-out test split, n={len(sp.test)}"
     result["executor"] = cfg.executor
+    result["seeds"] = n_seeds
     skipped = [p for p in done if "skipped" in p]
     if skipped:
         result["skipped_points"] = skipped

@@ -2,6 +2,12 @@
 
 Bad input is caught here, before any model loads: one class only, a label set that differs between
 train and evaluation files, too few examples for the split, mixed task kinds.
+
+Split integrity: examples whose input text is the same after normalisation (whitespace runs to one
+space, case folded: ``norm_text``) form one group, and a group goes to one side of the split, so no
+test item is a copy of a training item. A given ``--test`` (or ``--validation``) file is checked
+against the training split the same way; the overlap is reported (``how["overlap"]``) and, with
+``drop_test_overlap``, the overlapping test items are left out of scoring.
 """
 
 from __future__ import annotations
@@ -39,9 +45,14 @@ def _load(path: Path, columns: Columns, role: str) -> tuple[str, list[Example]]:
     return task, ds.examples
 
 
+def norm_text(text: str) -> str:
+    """The duplicate key: whitespace runs collapsed to one space, case folded."""
+    return " ".join(text.split()).casefold()
+
+
 def prepare(data: Path, *, seed: int = 0, validation: Path | None = None, test: Path | None = None,
             val_fraction: float = 0.1, test_fraction: float = 0.2, max_train_examples: int | None = None,
-            columns: Columns = Columns()) -> Splits:
+            columns: Columns = Columns(), drop_test_overlap: bool = False) -> Splits:
     task, examples = _load(data, columns, "training")
     given: dict[str, list[Example]] = {}
     for role, path in (("validation", validation), ("test", test)):
@@ -55,6 +66,7 @@ def prepare(data: Path, *, seed: int = 0, validation: Path | None = None, test: 
         _check_classes(examples, str(data), "training")
     rng = random.Random(seed)
     pool = list(examples)
+    dup_groups, dup_examples = _duplicate_counts(pool)
     test_ex = given.get("test")
     if test_ex is None:
         pool, test_ex = _split(pool, test_fraction, rng, task, "test", str(data))
@@ -65,6 +77,19 @@ def prepare(data: Path, *, seed: int = 0, validation: Path | None = None, test: 
     train = pool
     if max_train_examples is not None and max_train_examples < len(train):
         train = subsample(train, max_train_examples, seed, task)
+    overlap: dict[str, Any] = {}
+    for role, path in (("test", test), ("validation", validation)):
+        if path is not None:
+            overlap[role] = _overlap(train, given[role], path)
+    if drop_test_overlap and "test" in overlap and overlap["test"]["overlapping"]:
+        keys = {norm_text(e.text) for e in train}
+        test_ex = [e for e in test_ex if norm_text(e.text) not in keys]
+        overlap["test"]["removed_from_scoring"] = True
+        if not test_ex:
+            raise BadInputError("every test example also occurs in the training data", where=str(test),
+                                why=f"{overlap['test']['overlapping']} of {overlap['test']['examples']} test "
+                                    "examples have the same (normalised) text as a training example",
+                                fix="Give a test file with held-out examples, or drop --drop-test-overlap")
     labels: list[str] = []
     if task == "classification":
         labels = sorted({e.label for e in train})  # type: ignore[misc]
@@ -76,10 +101,37 @@ def prepare(data: Path, *, seed: int = 0, validation: Path | None = None, test: 
         raise BadInputError("too few examples for the split", where=str(data),
                             why=f"{len(train)} training examples remain; a pilot needs at least {MIN_GENERATION}",
                             fix="Add examples or lower --test-fraction / --val-fraction")
-    how = {"seed": seed, "stratified": task == "classification",
-           "validation": str(validation) if validation else f"{val_fraction:g} of {data.name}",
-           "test": str(test) if test else f"{test_fraction:g} of {data.name}"}
+    how: dict[str, Any] = {
+        "seed": seed, "stratified": task == "classification",
+        "validation": str(validation) if validation else f"{val_fraction:g} of {data.name}",
+        "test": str(test) if test else f"{test_fraction:g} of {data.name}",
+        "duplicates": {"key": "input text, whitespace-normalised and case-folded",
+                       "groups": dup_groups, "examples": dup_examples,
+                       "rule": "each group of duplicates is kept on one side of the split"},
+        "overlap": overlap}
     return Splits(task, train, val_ex, test_ex, labels, how)
+
+
+def _duplicate_counts(examples: list[Example]) -> tuple[int, int]:
+    """(groups of 2+ examples with the same normalised input, examples in them)."""
+    counts = Counter(norm_text(e.text) for e in examples)
+    multi = [c for c in counts.values() if c > 1]
+    return len(multi), sum(multi)
+
+
+def _overlap(train: list[Example], given: list[Example], path: Path) -> dict[str, Any]:
+    """Items of a given evaluation file whose normalised input also occurs in the training split
+    (the examples the model is trained on)."""
+    by_key: dict[str, set[str | None]] = {}
+    for e in train:
+        by_key.setdefault(norm_text(e.text), set()).add(e.output)
+    hits = [e for e in given if norm_text(e.text) in by_key]
+    same = sum(1 for e in hits if e.output in by_key[norm_text(e.text)])
+    return {"file": str(path), "examples": len(given), "overlapping": len(hits),
+            "share": round(len(hits) / len(given), 6) if given else 0.0,
+            "same_output": same, "different_output": len(hits) - same,
+            "lines": [e.line for e in hits[:20]], "removed_from_scoring": False,
+            "key": "input text, whitespace-normalised and case-folded"}
 
 
 def _check_classes(examples: list[Example], where: str, role: str) -> None:
@@ -116,8 +168,20 @@ def _check_label_sets(train_labels: list[str], exs: list[Example], role: str, pa
                             problems=problems)
 
 
+def _groups(pool: list[Example], members: list[int]) -> list[list[int]]:
+    """``members`` (indices into ``pool``) grouped by normalised input, in order of first occurrence.
+    Without duplicates every group is one index, in the same order (so the split is unchanged)."""
+    groups: dict[str, list[int]] = {}
+    for i in members:
+        groups.setdefault(norm_text(pool[i].text), []).append(i)
+    return list(groups.values())
+
+
 def _split(pool: list[Example], fraction: float, rng: random.Random, task: str, role: str,
            where: str) -> tuple[list[Example], list[Example]]:
+    """Hold out ``fraction`` of ``pool`` (stratified by label for classification); duplicates
+    (same normalised input) are held out or kept together."""
+    held: set[int] = set()
     if task != "classification":
         n = max(1, round(len(pool) * fraction))
         if len(pool) - n < MIN_GENERATION:
@@ -125,24 +189,39 @@ def _split(pool: list[Example], fraction: float, rng: random.Random, task: str, 
                                 why=f"{len(pool)} examples cannot give a {role} split and leave "
                                     f"{MIN_GENERATION} for training",
                                 fix="Add examples or give --validation/--test files")
-        order = list(range(len(pool)))
-        rng.shuffle(order)
-        held = set(order[:n])
+        units = _groups(pool, list(range(len(pool))))
+        rng.shuffle(units)
+        for u in units:
+            if len(held) >= n:
+                break
+            held.update(u)
+        if len(pool) - len(held) < MIN_GENERATION:
+            raise BadInputError("too few examples for the split", where=where,
+                                why=f"duplicate groups leave {len(pool) - len(held)} examples for training",
+                                fix="Remove duplicates or give --validation/--test files")
         return [e for i, e in enumerate(pool) if i not in held], [pool[i] for i in sorted(held)]
+    # a duplicate group is stratified under the label of its first member
+    first_label: dict[str, str] = {}
     by_label: dict[str, list[int]] = {}
     for i, e in enumerate(pool):
-        by_label.setdefault(e.label, []).append(i)  # type: ignore[arg-type]
-    held: set[int] = set()
+        lab = first_label.setdefault(norm_text(e.text), e.label)  # type: ignore[arg-type]
+        by_label.setdefault(lab, []).append(i)
     for label in sorted(by_label):
         idx = by_label[label]
-        rng.shuffle(idx)
+        units = _groups(pool, idx)
+        rng.shuffle(units)
         k = max(1, round(len(idx) * fraction))
-        if len(idx) - k < 2:
+        taken = 0
+        for u in units:
+            if taken >= k:
+                break
+            held.update(u)
+            taken += len(u)
+        if len(idx) - taken < 2:
             raise BadInputError("too few examples for the split", where=where,
                                 why=f"class '{label}' has {len(idx)} examples left; cannot hold out "
                                     f"{k} for {role} and keep 2 for training",
                                 fix="Add examples of this class or give --validation/--test files")
-        held.update(idx[:k])
     return [e for i, e in enumerate(pool) if i not in held], [e for i, e in enumerate(pool) if i in held]
 
 

@@ -19,8 +19,9 @@ JOB_FN = "tunewise.pilot.sweep:curve_point"
 
 def curve_point(config: dict[str, Any], fraction: float, seed: int, n: int, max_len: int | None,
                 headline: str) -> dict[str, Any]:
-    """Train on ``n`` examples of the split (seed ``seed``) and return the test score."""
-    from tunewise.pilot import models, splits
+    """Train on ``n`` examples of the split (seed ``seed``) and return the test score with the
+    per-item values the curve's bootstrap resamples."""
+    from tunewise.pilot import learning_curve, models, splits
     from tunewise.pilot import run as R
 
     cfg = PilotConfig(**{**config, "progress": False, "executor": "inline"})
@@ -33,8 +34,23 @@ def curve_point(config: dict[str, Any], fraction: float, seed: int, n: int, max_
         return {**point, "skipped": "a class is missing from this subsample"}
     fitted = R._fit(resolved.arch, sub, sp.labels, cfg, seed, resolved=resolved, device=device, progress=False,
                     label=f"curve {fraction:g} seed {seed}", task=sp.task, max_len=max_len)
-    m = R._evaluate(fitted, sp.test, cfg)["metrics"][headline]
-    return {**point, "score": m["value"], "ci_low": m["ci_low"], "ci_high": m["ci_high"]}
+    preds, _ = fitted.predict(sp.test)
+    values = item_values(preds, sp.test, sp.labels, sp.task)
+    gold = [sp.labels.index(e.label) for e in sp.test] if sp.task == "classification" else []  # type: ignore[arg-type]
+    score = learning_curve.point_score(gold, values, headline, len(sp.labels) if sp.task == "classification" else None)
+    # the point's interval comes from the curve's bootstrap over the same test items (run._learning_curve)
+    return {**point, "score": round(score, 6), "item_values": values}
+
+
+def item_values(preds: list[str], test: list[Any], labels: list[str], task: str) -> list[float]:
+    """What the learning curve's bootstrap needs per test item, in test order: the predicted label's
+    index (classification; len(labels) for a prediction outside the set) or the item's token F1."""
+    if task == "classification":
+        index = {lab: i for i, lab in enumerate(labels)}
+        return [index.get(p, len(labels)) for p in preds]
+    from tunewise.pilot.metrics import token_f1
+
+    return [token_f1(p, e.target or "") for p, e in zip(preds, test)]
 
 
 def run_points(cfg: PilotConfig, todo: list[tuple[float, int, int]], *, max_len: int | None, headline: str,

@@ -75,6 +75,8 @@ class DataSpec(_Strict):
     license: str | None = Field(None, description="SPDX expression, e.g. Apache-2.0 or LicenseRef-research-use")
     source: str | None = None
     intended_use: Literal["commercial", "non-commercial", "research", "unknown"] = "unknown"
+    drop_test_overlap: bool = Field(False, description="leave test items whose text also occurs in training "
+                                                       "out of scoring (the overlap is reported either way)")
 
 
 class TaskSpec(_Strict):
@@ -136,15 +138,17 @@ class PilotSpec(_Strict):
     seed: int = 0
     epochs: Decimal = Field(Decimal(1), gt=0, le=50)
     max_train_examples: int | None = Field(None, gt=0)
-    learning_curve: list[Score] = Field(default_factory=list,
-                                        description="data fractions, e.g. [0.25, 0.5, 1.0]; [] = off")
+    learning_curve: list[Score] = Field(
+        default_factory=lambda: [Decimal("0.0625"), Decimal("0.125"), Decimal("0.25"), Decimal("0.5"), Decimal(1)],
+        description="data fractions for candidates with learning_curve: true (default five, log-spaced, "
+                    "1/16 .. 1; >= 5 give a curve with an interval); [] = off")
 
     @model_validator(mode="after")
     def _fractions(self) -> PilotSpec:
         fr = self.learning_curve
         if fr and (any(f <= 0 for f in fr) or sorted(set(fr)) != list(fr) or len(fr) < 3):
-            raise ValueError("pilot.learning_curve needs >= 3 fractions in (0, 1], increasing and unique, "
-                             "e.g. [0.25, 0.5, 1.0]")
+            raise ValueError("pilot.learning_curve needs >= 3 fractions in (0, 1], increasing and unique "
+                             "(>= 5 to fit a curve with an interval), e.g. [0.0625, 0.125, 0.25, 0.5, 1.0]")
         return self
 
 

@@ -136,8 +136,20 @@ def tco(report: dict[str, Any]) -> str | None:
     return _div(fig, "plot-tco")
 
 
+def _curve_y(fit: dict[str, Any], xs: Any) -> Any:
+    import numpy as np
+
+    if fit.get("model") == "exponential":
+        return fit["a"] - fit["b"] * np.exp(-xs / fit["s"])
+    if fit.get("model") == "flat":
+        return np.full_like(xs, fit["a"], dtype=float)
+    return fit["a"] - fit["b"] * xs ** (-fit["c"])          # power (also records before models were named)
+
+
 def learning_curve(report: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
-    """One plot per pilot with a learning curve: (candidate id, div, the curve dict)."""
+    """One plot per pilot with a learning curve: (candidate id, div, the curve dict). Everything drawn
+    comes from the record: points, the chosen fit, the predictions' intervals, the target and the
+    interval of examples it needs (a shaded band, never a lone line far outside the data)."""
     import numpy as np
     import plotly.graph_objects as go
 
@@ -150,30 +162,38 @@ def learning_curve(report: dict[str, Any]) -> list[tuple[str, str, dict[str, Any
         pts = lc["points"]
         n_max = max(q["n"] for q in pts)
         fig.add_trace(go.Scatter(x=[q["n"] for q in pts], y=[q["score"] for q in pts], mode="markers",
-                                 name="measured", marker={"size": 10, "color": PROV_COLOR["measured"]}))
+                                 name="measured (95% interval)", marker={"size": 10, "color": PROV_COLOR["measured"]},
+                                 error_y={"type": "data", "symmetric": False,
+                                          "array": [q.get("ci_high", q["score"]) - q["score"] for q in pts],
+                                          "arrayminus": [q["score"] - q.get("ci_low", q["score"]) for q in pts]}))
         fit = lc.get("fit")
         tgt = lc.get("target") or {}
-        if fit:
-            need = tgt.get("examples_needed") or 0
-            far = n_max * 10 if need > n_max * 1000 else max(n_max * 10, need * 1.2)
+        preds = lc.get("predictions") or {}
+        if fit and preds:
+            far = max(v["n"] for v in preds.values())
             xs = np.geomspace(max(1, min(q["n"] for q in pts)), far, 80)
-            ys = fit["a"] - fit["b"] * xs ** (-fit["c"])
-            fig.add_trace(go.Scatter(x=xs.tolist(), y=ys.tolist(), mode="lines", name="fit a - b n^-c (extrapolated)",
+            fig.add_trace(go.Scatter(x=xs.tolist(), y=_curve_y(fit, xs).tolist(), mode="lines",
+                                     name=f"fit: {fit.get('model', 'power')} (extrapolated beyond {n_max:,})",
                                      line={"dash": "dot", "color": PROV_COLOR["estimated"]}))
-            preds = lc.get("predictions") or {}
-            if preds:
-                fig.add_trace(go.Scatter(
-                    x=[v["n"] for v in preds.values()], y=[v["value"] for v in preds.values()], mode="markers",
-                    name="prediction (95% interval)", marker={"symbol": "diamond", "color": PROV_COLOR["estimated"]},
-                    error_y={"type": "data", "symmetric": False,
-                             "array": [v.get("ci_high", v["value"]) - v["value"] for v in preds.values()],
-                             "arrayminus": [v["value"] - v.get("ci_low", v["value"]) for v in preds.values()]}))
+            fig.add_trace(go.Scatter(
+                x=[v["n"] for v in preds.values()], y=[v["value"] for v in preds.values()], mode="markers",
+                name="prediction (95% interval)", marker={"symbol": "diamond", "color": PROV_COLOR["estimated"]},
+                error_y={"type": "data", "symmetric": False,
+                         "array": [v.get("ci_high", v["value"]) - v["value"] for v in preds.values()],
+                         "arrayminus": [v["value"] - v.get("ci_low", v["value"]) for v in preds.values()]}))
+            fig.add_vrect(x0=n_max, x1=far, fillcolor="#999", opacity=0.08, line_width=0,
+                          annotation_text="extrapolated", annotation_position="top left")
         if tgt.get("score") is not None:
             fig.add_hline(y=tgt["score"], line_dash="dash", line_color="#c0392b",
                           annotation_text=f"target {tgt['score']:.2f}")
-        if tgt.get("examples_needed") and tgt["examples_needed"] <= n_max * 1000:
-            fig.add_vline(x=tgt["examples_needed"], line_dash="dot", line_color="#c0392b",
-                          annotation_text=f"~{tgt['examples_needed']:,} examples")
+        band = tgt.get("interval") or [None, None]
+        if fit and preds and band[0] is not None:
+            hi = band[1] if band[1] is not None else max(v["n"] for v in preds.values())
+            lo = max(band[0], 1)
+            if hi > lo:
+                fig.add_vrect(x0=lo, x1=hi, fillcolor="#c0392b", opacity=0.10, line_width=0,
+                              annotation_text="examples needed (95%)" + ("" if band[1] is not None else ": open-ended"),
+                              annotation_position="bottom right")
         fig.update_layout(height=380, template="plotly_white", margin={"l": 60, "r": 20, "t": 30, "b": 50},
                           xaxis_title="training examples", xaxis_type="log",
                           yaxis_title=f"{lc.get('metric', 'score')} on held-out data")

@@ -103,6 +103,11 @@ def findings(plan: Plan, audit: dict[str, Any], pilots: dict[str, dict[str, Any]
         note = (p.get("model") or {}).get("note") if isinstance(p.get("model"), dict) else p.get("model_note")
         if note:
             add(INFO, f"Pilot {cid}: model caveat", note, "pilot")
+        lc = p.get("learning_curve")
+        if isinstance(lc, dict) and (lc.get("target") or {}).get("answer"):
+            add(INFO, f"Pilot {cid}: examples needed for {_pct(lc['target']['score'])}",
+                lc["target"]["answer"] + " (from the learning curve's refits; the report shows the points "
+                "and intervals).", "estimated")
     stale = [pr for pr in estimates.get("prices", {}).values() if pr.get("stale")]
     if stale:
         add(MEDIUM, "Stale prices", f"{len(stale)} prices were checked more than {plan.prices.stale_after_days} "
@@ -117,10 +122,26 @@ def findings(plan: Plan, audit: dict[str, Any], pilots: dict[str, dict[str, Any]
             add(MEDIUM, f"{c['label']} does not fit", c["cost"].get("reason") or "", "estimated")
         if c["cost"].get("status") == "error":
             add(MEDIUM, f"{c['label']} could not be priced", c["cost"].get("reason") or "", "estimated")
+    for name, o in _overlap(pilots).items():
+        if o.get("overlapping"):
+            add(HIGH if not o.get("removed_from_scoring") else MEDIUM, f"{name.capitalize()} items seen in training",
+                f"{o['overlapping']} of {o['examples']} {name} items ({o['share'] * 100:.1f}%) have the same text as a "
+                "training example" + ("; they were left out of scoring (data.drop_test_overlap)."
+                                      if o.get("removed_from_scoring") else ", so the measured scores are optimistic; "
+                                      "set data.drop_test_overlap: true to score without them."), "measured (split)")
     for f in estimates.get("findings", []) or []:  # offer lifecycles: retired, end of new jobs, restrictions
         add(f["severity"], f["title"], f["detail"], f["source"])
     order = {HIGH: 0, MEDIUM: 1, INFO: 2}
     return sorted(out, key=lambda f: order[f["severity"]])
+
+
+def _overlap(pilots: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The test/validation overlap with training that the pilots' shared split reported."""
+    for p in pilots.values():
+        split = (p.get("data") or {}).get("split") if isinstance(p.get("data"), dict) else None
+        if isinstance(split, dict) and isinstance(split.get("overlap"), dict):
+            return {k: v for k, v in split["overlap"].items() if isinstance(v, dict)}
+    return {}
 
 
 def _count(v: Any) -> int:

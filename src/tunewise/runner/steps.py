@@ -51,7 +51,7 @@ def pilot_inputs(lp: LoadedPlan, c: LocalCandidate) -> dict[str, Any]:
     d, p = lp.plan.data, lp.plan.pilot
     model = c.model if c.model in LOCAL_MODELS else lp.resolve(Path(c.model))
     return {"train": lp.resolve(d.train), "validation": lp.resolve(d.validation), "test": lp.resolve(d.test),
-            "columns": d.columns, "format": d.format, "candidate": c.model_dump(exclude={"label", "note", "serve"}),
+            "columns": d.columns, "format": d.format, "drop_test_overlap": d.drop_test_overlap, "candidate": c.model_dump(exclude={"label", "note", "serve"}),
             "model_files": _dir_digest(model) if isinstance(model, Path) else model,
             "seed": p.seed, "epochs": c.epochs or p.epochs,
             "max_train_examples": c.max_train_examples or p.max_train_examples,
@@ -75,6 +75,7 @@ def pilot_config(lp: LoadedPlan, c: LocalCandidate, run_dir: Path, *, progress: 
         "max_train_examples": c.max_train_examples or p.max_train_examples,
         "epochs": float(c.epochs or p.epochs), "validation": lp.resolve(d.validation),
         "test": lp.resolve(d.test), "text_field": d.columns.text, "label_field": d.columns.label,
+        "drop_test_overlap": d.drop_test_overlap,
         "target": float(lp.plan.task.target) if lp.plan.task.target is not None else None,
         "target_metric": lp.plan.task.metric, "run_baseline": False, "progress": progress, "overwrite": True,
         "executor": "inline",  # the pilot is itself one job of the run's executor: no pool inside a pool
@@ -197,7 +198,8 @@ def endpoint_inputs(lp: LoadedPlan, c: Any) -> dict[str, Any]:
 
     d, p, pr = lp.plan.data, lp.plan.pilot, lp.plan.prices
     return {"train": lp.resolve(d.train), "validation": lp.resolve(d.validation), "test": lp.resolve(d.test),
-            "columns": d.columns, "format": d.format, "seed": p.seed, "max_train_examples": p.max_train_examples,
+            "columns": d.columns, "format": d.format, "drop_test_overlap": d.drop_test_overlap, "seed": p.seed,
+            "max_train_examples": p.max_train_examples,
             "candidate": c.model_dump(exclude={"label", "note", "expected_score"}), "metric": lp.plan.task.metric,
             "prices": {"as_of": pr.as_of, "catalog_file": lp.resolve(pr.catalog_file)}, "version": EVAL_VERSION}
 
@@ -230,7 +232,7 @@ def run_endpoint_step(lp: LoadedPlan, c: Any, run_dir: Path, cache_path: Path, c
                      max_train_examples=p.max_train_examples, text_field=d.columns.text,
                      label_field=d.columns.label, limit=ep.limit, max_usd=ep.max_usd, concurrency=ep.concurrency,
                      max_tokens=ep.max_tokens, pricing=_endpoint_pricing(lp, c), cache_path=cache_path,
-                     metric=lp.plan.task.metric, overwrite=True)
+                     metric=lp.plan.task.metric, overwrite=True, drop_test_overlap=d.drop_test_overlap)
     try:
         outcome = run_eval(cfg, console=console)
     except BadInputError as exc:
