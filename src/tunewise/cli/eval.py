@@ -128,7 +128,9 @@ def render_summary(d: dict[str, Any], console: Any) -> None:
         console.print(f"throughput: {tp['examples_per_s']:.2f} answers/s at concurrency {tp['concurrency']}",
                       highlight=False)
     us, c, rq = d["usage"], d["cost"], d["requests"]
-    cost = f"${d['eval_cost_usd']}" if d["eval_cost_usd"] is not None else "unknown"
+    from tunewise._money import usd
+
+    cost = usd(d["eval_cost_usd"]) if d["eval_cost_usd"] is not None else "unknown"
     console.print(f"usage (from the responses): {us['prompt_tokens']:,} prompt + {us['completion_tokens']:,} completion "
                   f"tokens; cost {cost} ({c['pricing']['source'] or c['pricing']['reason']}); requests: "
                   f"{rq['sent']} sent, {rq['from_cache']} from the cache, {rq['retries']} retries", highlight=False)

@@ -76,11 +76,10 @@ def _f(v: Any, d: int = 1, unit: str = "") -> str:
 
 
 def _usd(v: Any) -> str:
-    """A stored Decimal spend for a table cell: 4 significant digits (the JSON keeps every digit)."""
-    from decimal import Decimal
+    """A stored Decimal spend for a table cell (the JSON keeps every digit)."""
+    from tunewise._money import usd
 
-    d = Decimal(str(v))
-    return "0" if d == 0 else f"{d:.4g}" if abs(d) < 1000 else f"{d:,.2f}"
+    return usd(v)
 
 
 def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001

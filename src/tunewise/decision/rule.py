@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from tunewise._money import usd
 from tunewise.decision.paired import Scores
 
 POWER = 0.80
@@ -62,12 +63,6 @@ class Settings:
     alpha: float
     target: float | None = None
     baseline: str | None = None
-
-
-def _money(x: Decimal | None) -> str:
-    if x is None:
-        return "?"
-    return f"${x:,.2f}" if abs(x) < 1000 else f"${x:,.0f}"
 
 
 def _pts(x: float) -> str:
@@ -191,8 +186,8 @@ def decide(options: list[Option], scores: Scores | None, s: Settings) -> dict[st
     if cheaper:
         u = cheaper[0]
         more = f" (and {len(cheaper) - 1} more)" if len(cheaper) > 1 else ""
-        out["headline"] += (f" Cheaper but not measured: {u['label']}{more}, about {_money(Decimal(u['tco_expected']))}"
-                            + (f"; measuring it on the test set costs about {_money(Decimal(u['measure_cost_usd']))}"
+        out["headline"] += (f" Cheaper but not measured: {u['label']}{more}, about {usd(Decimal(u['tco_expected']))}"
+                            + (f"; measuring it on the test set costs about {usd(Decimal(u['measure_cost_usd']))}"
                                if u["measure_cost_usd"] else "") + " — measure it before you rule it out.")
     out["break_even"] = _break_evens(options, scores, s, rec, alpha_each)
     return out
@@ -213,7 +208,7 @@ def _ineligible(o: Option) -> str | None:
 def _headline(rec: Option, best: Option, comps: dict[str, Any], pts: dict[str, float], s: Settings,
               meets: bool) -> str:
     metric = s.metric.replace("_", " ")
-    cost = _money(rec.tco[1]) if rec.tco else "?"
+    cost = usd(rec.tco[1]) if rec.tco else "?"
     if rec.id == best.id:
         core = f"{rec.label} scores best ({metric} {pts[rec.id]:.3f})"
         others = [c for c in comps.values() if c["as_good"]]
@@ -260,7 +255,7 @@ def _reasons(rec: Option, best: Option, eligible: list[Option], comps: dict[str,
             word = "shown to be worse than the best"
         out.append(f"{o.label}: {s.metric} {pts[cid]:.3f}, {_pts(c['diff'])} vs the best "
                    f"[{_pts(c['ci_low'])}, {_pts(c['ci_high'])}], p={c['p_value']:.3g}: {word}; "
-                   f"cost {_money(o.tco[1] if o.tco else None)}")
+                   f"cost {usd(o.tco[1] if o.tco else None)}")
     if mde is not None:
         text = (f"with {n} test items this comparison detects differences of about {mde * 100:.1f} points "
                 f"(80% power at {level})")
@@ -270,7 +265,7 @@ def _reasons(rec: Option, best: Option, eligible: list[Option], comps: dict[str,
                      f"apart here — about {need:,} test items would be needed to show equivalence within it")
         out.append(text)
     if rec.tco is not None:
-        out.append(f"{rec.label} costs {_money(rec.tco[1])} ({_money(rec.tco[0])}–{_money(rec.tco[2])}) "
+        out.append(f"{rec.label} costs {usd(rec.tco[1])} ({usd(rec.tco[0])}–{usd(rec.tco[2])}) "
                    "over the horizon, the least in the quality set")
     return out
 
@@ -306,11 +301,11 @@ def _unknown(unknown: list[Option], rec: Option | None, s: Settings) -> list[dic
                     "provenance": o.provenance, "quality": o.quality,
                     "measure_cost_usd": str(o.measure_cost) if o.measure_cost is not None else None,
                     "cheaper_than_recommended": cheaper,
-                    "note": (f"{_money(rec.tco[1] - o.tco[1])} cheaper than the recommendation over the horizon, "
+                    "note": (f"{usd(rec.tco[1] - o.tco[1])} cheaper than the recommendation over the horizon, "
                              + (f"but its score ({o.quality:.3f}) is user-given, not measured here"
                                 if o.provenance == "user-given" and o.quality is not None
                                 else "but its quality is unknown") + (f"; measuring it on the test set costs about "
-                                                             f"{_money(o.measure_cost)} (tunewise eval)"
+                                                             f"{usd(o.measure_cost)} (tunewise eval)"
                                                              if o.measure_cost is not None else "")
                              if cheaper and rec is not None and rec.tco is not None else None)})
     for o in unknown:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tunewise._money import usd
 from tunewise.catalog import Catalog, Price
 from tunewise.errors import BadInputError
 from tunewise.estimate import serving as S
@@ -125,7 +126,7 @@ def price_local(c: Candidate, m: LocalMeasurement, traffic: Traffic, catalog: Ca
         ledger.note(f"serving: {n}")
     if pinned is None and len(sized) > 1:
         alt = sized[1]
-        ledger.note(f"next cheapest offer: {alt[2].label} at ${alt[3].expected:,.2f} over {months} months")
+        ledger.note(f"next cheapest offer: {alt[2].label} at {usd(alt[3].expected)} over {months} months")
 
     def monthly(requests: Decimal) -> dict[str, Range]:
         cost = S.monthly_cost(perf, o, load.with_requests(requests))

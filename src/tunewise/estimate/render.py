@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tunewise._money import usd
+
 import csv
 import io
 from decimal import Decimal
@@ -12,12 +14,6 @@ from tunewise.estimate.ranges import Range
 
 DISCLAIMER = ("Prices are estimates from dated public price lists (see 'prices used'); check them "
               "before committing money. Bands show low / expected / high under the stated assumptions.")
-
-
-def usd(x: Decimal) -> str:
-    if abs(x) >= 100:
-        return f"${x:,.0f}"
-    return f"${x:,.2f}"
 
 
 def usd_range(r: Range | None) -> str:

@@ -6,23 +6,11 @@ network request. Nothing here computes a new figure: it formats and draws what t
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from tunewise._money import usd
 from tunewise.report import plots
-
-
-def usd(x: Any, places: int | None = None) -> str:
-    if x is None:
-        return "n/a"
-    try:
-        d = Decimal(str(x))
-    except InvalidOperation:
-        return str(x)
-    if places is None:
-        places = 2 if abs(d) < 1000 else 0
-    return f"${d:,.{places}f}"
 
 
 def pct(x: Any) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from tunewise._money import usd
 from tunewise.plan.schema import CLASSIFICATION_METRICS, PROMPTING_LOCAL_METHODS, Plan
 
 MEASURED, ESTIMATED, USER = "measured", "estimated", "user-given"
@@ -65,22 +66,16 @@ def _budget_fit(plan: Plan, est: dict[str, Any] | None) -> dict[str, Any]:
     checks = []
     if b.training_usd is not None:
         train = D(est["training_usd"]["expected"])
-        checks.append((train <= b.training_usd, f"training ${_money(train)} vs budget ${_money(b.training_usd)}"))
+        checks.append((train <= b.training_usd, f"training {usd(train)} vs budget {usd(b.training_usd)}"))
     if b.monthly_usd is not None:
         peak = D(est.get("peak_monthly_usd", est["monthly_usd"])["expected"])
-        checks.append((peak <= b.monthly_usd, f"peak month ${_money(peak)} vs budget ${_money(b.monthly_usd)}/month"))
+        checks.append((peak <= b.monthly_usd, f"peak month {usd(peak)} vs budget {usd(b.monthly_usd)}/month"))
     if b.total_usd is not None:
         tco = D(est["tco_usd"]["expected"])
-        checks.append((tco <= b.total_usd, f"TCO ${_money(tco)} vs budget ${_money(b.total_usd)}"))
+        checks.append((tco <= b.total_usd, f"TCO {usd(tco)} vs budget {usd(b.total_usd)}"))
     if not checks:
         return {"fits": None, "reasons": ["no budget in the plan"]}
     return {"fits": all(ok for ok, _ in checks), "reasons": [("ok: " if ok else "over: ") + t for ok, t in checks]}
-
-
-def _money(x: Decimal | None) -> str:
-    if x is None:
-        return "?"
-    return f"{x:,.2f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
 def pareto(points: dict[str, tuple[Decimal, float]]) -> set[str]:
@@ -264,7 +259,7 @@ def decide(plan: Plan, pilots: dict[str, dict[str, Any]], estimates: dict[str, A
         if priced and not any_fits:
             cheapest = min(priced, key=lambda r: tco_of[r["id"]])
             budget_finding = ("No priced candidate fits the budget. The cheapest is "
-                              f"{cheapest['label']} at ${_money(tco_of[cheapest['id']])} over "
+                              f"{cheapest['label']} at {usd(tco_of[cheapest['id']])} over "
                               f"{plan.horizon_months} months ({'; '.join(cheapest['budget']['reasons'])}).")
     return {"candidates": rows, "recommended": verdict.get("recommended"), "rule": verdict.get("rule", "none"),
             "verdict": verdict, "baseline": baseline, "pareto": sorted(front), "budget_finding": budget_finding}

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from tunewise.plan.schema import Plan
-from tunewise.runner.decide import D, _money
+from tunewise._money import usd
+from tunewise.runner.decide import D
 
 HIGH, MEDIUM, INFO = "high", "medium", "info"
 
@@ -174,10 +175,10 @@ def executive_summary(plan: Plan, decision: dict[str, Any], found: list[dict[str
     else:
         c = rec["cost"]
         if c.get("status") == "ok":
-            cost = (f"About ${_money(D(c['tco_usd']['expected']))} over {h} months (range "
-                    f"${_money(D(c['tco_usd']['low']))}–${_money(D(c['tco_usd']['high']))}; estimated): "
-                    f"${_money(D(c['training_usd']['expected']))} to train and about "
-                    f"${_money(D(c['monthly_usd']['expected']))} in the first month of traffic.")
+            cost = (f"About {usd(D(c['tco_usd']['expected']))} over {h} months (range "
+                    f"{usd(D(c['tco_usd']['low']))}–{usd(D(c['tco_usd']['high']))}; estimated): "
+                    f"{usd(D(c['training_usd']['expected']))} to train and about "
+                    f"{usd(D(c['monthly_usd']['expected']))} in the first month of traffic.")
         else:
             cost = f"Not estimated ({c.get('reason')})."
         be = rec.get("break_even")
@@ -185,7 +186,7 @@ def executive_summary(plan: Plan, decision: dict[str, Any], found: list[dict[str
                 and c.get("status") == "ok":
             saving = D(base["cost"]["tco_usd"]["expected"]) - D(c["tco_usd"]["expected"])
             word = "less" if saving >= 0 else "more"
-            cost += f" That is ${_money(abs(saving))} {word} than the prompting baseline {base['label']}"
+            cost += f" That is {usd(abs(saving))} {word} than the prompting baseline {base['label']}"
             if be:
                 cost += f" ({be['text']}" + ("" if be["claimed"] else f"; {be['quality']}") + ")."
             else:
@@ -247,7 +248,7 @@ def monitoring(plan: Plan, audit: dict[str, Any], pilots: dict[str, dict[str, An
          "threshold": (f"p95 above 2x the pilot's measured {p95:.1f} ms (measured on this machine)" if isinstance(p95, (int, float))
                        else "p95 above the agreed service level")},
         {"what": "Spend", "why": "estimates are estimates", "how": "actual monthly bill vs the estimate",
-         "threshold": (f"above ${_money(D(rec['cost']['monthly_usd']['high']))} in month 1 (the estimate's high end)"
+         "threshold": (f"above {usd(D(rec['cost']['monthly_usd']['high']))} in month 1 (the estimate's high end)"
                        if rec and rec["cost"].get("status") == "ok" else "above the monthly budget")},
         {"what": "Personal data and prompt injection in requests", "why": "abuse and leaks",
          "how": "the PII and prompt-injection detectors on every request; log counts, never the text",
