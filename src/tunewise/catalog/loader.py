@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 
-from tunewise.catalog._yaml import line_of, read_yaml
+from tunewise._yaml import line_of, read_yaml
 from tunewise.catalog.schema import CatalogFile, GpuSpecsFile, OpenModelsFile, ProviderFile, ProvidersFile
 from tunewise.errors import BadInputError, Problem
 
@@ -42,7 +42,8 @@ def env_files() -> list[Path]:
 
 def read_file(path: Path, *, user: bool) -> LoadedFile:
     """Parse and validate one file; every schema problem is reported with file:line, all at once."""
-    data, node = read_yaml(path)
+    data, node = read_yaml(path, what="catalog",
+                           missing_fix="Check the path given to --catalog-file or TUNEWISE_CATALOG")
     if not isinstance(data, dict):
         raise BadInputError(
             "catalog file must be a YAML mapping", where=f"{path}:1",

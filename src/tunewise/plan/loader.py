@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from tunewise.errors import BadInputError, Problem, did_you_mean
-from tunewise.plan import _yaml
+from tunewise import _yaml
 from tunewise.plan.schema import (
     CANDIDATE_KINDS,
     LOCAL_MODELS,
@@ -76,7 +76,8 @@ def load_plan(path: str | Path, *, check_files: bool = True,
               catalog_check: CatalogCheck | None = None) -> LoadedPlan:
     """Read, validate and check a plan. Raises BadInputError (exit 2) listing every problem with its line."""
     path = Path(path)
-    data, node = _yaml.read_yaml(path)
+    data, node = _yaml.read_yaml(path, what="plan",
+                                 missing_fix="Check the path, or write a template with `tunewise plan init PLAN.yaml`")
     if data is None:
         raise BadInputError("the plan file is empty", where=f"{path}:1",
                             fix="Write one with `tunewise plan init PLAN.yaml`")

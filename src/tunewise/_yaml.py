@@ -1,5 +1,6 @@
-"""Plan YAML reading that keeps line numbers: numbers with a dot become Decimal (never float), and the
-composed node tree lets a pydantic error location be turned into the plan line it came from."""
+"""YAML reading for every data file tunewise takes (plans, catalogs, alert rules): numbers with a dot
+become Decimal built from the text as written (never float), errors carry file:line, and the composed
+node tree turns a pydantic error location into the line the user wrote."""
 
 from __future__ import annotations
 
@@ -11,42 +12,47 @@ import yaml
 
 from tunewise.errors import BadInputError, Problem
 
-
-class _PlanLoader(yaml.SafeLoader):
-    """SafeLoader whose floats are Decimal built from the text as written."""
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _decimal(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Decimal:
+class _DecimalLoader(_Base):  # type: ignore[misc, valid-type]
+    """SafeLoader whose floats are Decimal (0.008 stays 0.008); .inf and .nan are refused."""
+
+
+def _decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
     text = loader.construct_scalar(node).replace("_", "")
     try:
         value = Decimal(text)
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite():
-        raise yaml.constructor.ConstructorError(None, None, f"'{text}' is not a finite number",
-                                                node.start_mark)
+        raise yaml.constructor.ConstructorError(None, None, f"'{text}' is not a finite number", node.start_mark)
     return value
 
 
-_PlanLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _decimal)
 
 
-def read_yaml(path: Path, *, what: str = "plan") -> tuple[Any, yaml.Node | None]:
-    """Parse ``path``; return (data, node tree). Bad YAML -> BadInputError naming file:line."""
+def read_yaml(path: Path, *, what: str, missing_fix: str) -> tuple[Any, yaml.Node | None]:
+    """Parse ``path`` once; return (data, node tree for line lookups). Bad YAML -> BadInputError at file:line."""
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BadInputError(f"{what} file not found: {path}",
-                            fix="Check the path, or write a template with `tunewise plan init PLAN.yaml`") from None
+        raise BadInputError(f"{what} file not found: {path}", fix=missing_fix) from None
     except IsADirectoryError:
         raise BadInputError(f"{what} path is a directory, not a YAML file", where=str(path),
-                            fix="Give the plan's .yaml file") from None
+                            fix=f"Give the {what}'s .yaml file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInputError(f"cannot read {what} file", where=str(path), why=str(exc),
-                            fix="Give a UTF-8 YAML file") from None
+                            fix="Check the file's permissions and that it is UTF-8 text") from None
     try:
-        node = yaml.compose(text, Loader=_PlanLoader)
-        data = yaml.load(text, Loader=_PlanLoader)  # noqa: S506 - SafeLoader subclass
+        loader = _DecimalLoader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -54,8 +60,7 @@ def read_yaml(path: Path, *, what: str = "plan") -> tuple[Any, yaml.Node | None]
         raise BadInputError(
             f"malformed {what} YAML", where=f"{path}:{line}" if line else str(path), why=problem,
             fix="Fix the YAML syntax (indentation, colons, quotes) on that line",
-            problems=[Problem(str(path), line, f"YAML syntax: {problem}")],
-        ) from None
+            problems=[Problem(str(path), line, f"YAML syntax: {problem}")]) from None
     return data, node
 
 
