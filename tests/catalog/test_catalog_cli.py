@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tunewise.catalog import bundled_files
 
 GOOD = """\
@@ -116,3 +118,14 @@ def test_gpu_prices_as_of_the_market_check_and_before(cli, tmp_path):
     assert by_then["aws/a100-40gb/gpu-hour/on-demand"]["usd"] == "4.10"
     assert "coreweave/h200-141gb/gpu-hour/on-demand" in by_now and "coreweave/h200-141gb/gpu-hour/on-demand" not in by_then
     assert {p["model"] for p in by_now.values()} >= {"b200-180gb", "h200-141gb", "l40s-48gb"}
+
+
+@pytest.mark.parametrize("args", [("catalog", "list", "--kind", "cpu"), ("catalog", "list", "--provider", "aws")])
+def test_json_to_stdout_is_pure_json(cli, args) -> None:
+    import json
+
+    r = cli(*args, "--json", "-")
+    assert r.code == 0, r.output
+    rows = json.loads(r.stdout)  # the table went to stderr
+    assert rows and all("id" in x and "usd" in x for x in rows)
+    assert "price(s)" in r.stderr

@@ -26,7 +26,7 @@ def _day(text: str | None) -> date | None:
 @catalog_app.command("list")
 def list_cmd(
     provider: Annotated[str | None, typer.Option(help="only this provider / GPU market (e.g. openai, runpod)")] = None,
-    kind: Annotated[str | None, typer.Option(help="training | inference | fee | gpu")] = None,
+    kind: Annotated[str | None, typer.Option(help="training | inference | fee | gpu | cpu")] = None,
     as_of: Annotated[str | None, typer.Option(help="show the prices in force on this date (default today)")] = None,
     history: Annotated[bool, typer.Option(help="show every dated price, not only those in force")] = False,
     catalog_file: Annotated[list[Path] | None, typer.Option(help="extra/override price YAML (repeatable)")] = None,
@@ -38,8 +38,9 @@ def list_cmd(
     from rich.table import Table
 
     from tunewise.catalog import KIND_GROUPS, load_catalog
-    from tunewise.cli._output import console, write_json
+    from tunewise.cli._output import console, err_console, write_json
 
+    screen = err_console if json_out is not None and str(json_out) == "-" else console  # stdout stays pure JSON
     cat = load_catalog(list(catalog_file or []), as_of=_day(as_of), stale_after_days=stale_days)
     prices = cat.select(provider=provider, kind_group=kind)
     if history:
@@ -54,7 +55,7 @@ def list_cmd(
         until = f"..{p.effective_until}" if p.effective_until else "..now"
         t.add_row(escape(p.id), f"${p.usd.normalize():f} / {p.unit}", f"{p.effective_from}{until}", checked,
                   p.confidence + (" (yours)" if p.user else ""), escape(p.source_url))
-    console.print(t)
+    screen.print(t)
     if json_out is not None:
         write_json(json_out, [p.model_dump(mode="json") | {"id": p.id, "stale": cat.is_stale(p)}
                               for p in prices])
