@@ -130,3 +130,17 @@ def test_item_bootstrap_matches_the_metric_and_shares_the_resample() -> None:
     assert acc[2] == pytest.approx(float(np.mean(preds[2] == gold)))
     small_obs, small = L.resampled_scores(gold[:60], [p[:60] for p in preds], "macro_f1", 3, resamples=400, seed=1)
     assert small.std(axis=0).mean() > boot.std(axis=0).mean()
+
+
+def test_examples_needed_never_undercuts_a_size_measured_below_the_target() -> None:
+    """A sigmoid-like curve (stuck at the majority class, then a jump): the exponential fit alone said the
+    target 0.80 is reached 'between 844 and 1,766' examples while 900 examples measured 0.737 [0.687, 0.786]."""
+    from tunewise.pilot.learning_curve import analyse
+
+    raw = [(56, 0.3617, 0.3392, 0.3840), (112, 0.3617, 0.3392, 0.3840), (225, 0.4165, 0.3754, 0.4605),
+           (450, 0.7206, 0.6656, 0.7733), (900, 0.7374, 0.6869, 0.7862)]
+    points = [{"fraction": n / 900, "seed": 0, "n": n, "score": y, "ci_low": lo, "ci_high": hi} for n, y, lo, hi in raw]
+    out = analyse(points, n_full=900, target=0.8, trivial_score=0.3617)
+    t = out["target"]
+    assert t["measured_below"] == 900 and t["interval"][0] > 900
+    assert "fits the points poorly" in t["answer"] and out["fit"]["fit_p_value"] < 1e-3

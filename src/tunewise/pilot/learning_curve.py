@@ -281,7 +281,23 @@ def analyse(points: list[dict[str, Any]], *, n_full: int, target: float | None =
                           f"({ten['ci_low']:.3f}-{ten['ci_high']:.3f})")
     if target is not None:
         need_b = _per_replicate(fitsb, pickb, names, lambda m, d: examples_for(m, d["a"], d["b"], d["c"], target))
+        # a size measured below the target (its whole interval under it) is not enough, whatever a curve says
+        below = [float(p["n"]) for p in points if p.get("ci_high") is not None and float(p["ci_high"]) < target]
+        floor = max(below) if below else 0.0
+        if floor:
+            need_b = np.where(need_b <= floor, floor + 1, need_b)
         result["target"] = _target_answer(target, need_b, n_full, n_max, preds)
+        if floor:
+            result["target"]["measured_below"] = int(floor)
+        dof = len(ns) - int(fits0[model]["k"])
+        if dof > 0:
+            from scipy.stats import chi2 as chi2_dist
+
+            p_fit = float(chi2_dist.sf(f0["chi2"], dof))
+            result["fit"]["fit_p_value"] = round(p_fit, 6)
+            if p_fit < 1e-3:
+                result["target"]["answer"] += (f" — but the {model} curve fits the points poorly (weighted chi-square "
+                                               f"{f0['chi2']:.1f} on {dof} degrees of freedom), so treat this as a rough guide")
     return result
 
 
