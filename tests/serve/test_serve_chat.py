@@ -59,8 +59,14 @@ def test_chat_completion_shape_usage_and_store(chat_server) -> None:
     tw = out["tunewise"]
     assert float(tw["cost_usd"]) > 0
     # the output check ran: JSON was asked for, and the decision says whether it was valid
-    rules = {d["rule"] for d in tw["guardrails"]["decisions"]}
-    assert any("json" in r for r in rules), tw["guardrails"]
+    json_checks = [d for d in tw["guardrails"]["decisions"] if d["rule"] == "output.json_valid"]
+    assert len(json_checks) == 1, tw["guardrails"]
+    try:
+        json.loads(choice["message"]["content"])
+        valid = True
+    except ValueError:
+        valid = False
+    assert json_checks[0]["action"] == ("allow" if valid else "flag"), (choice["message"]["content"], json_checks)
     with open_store(db) as store:
         row = store.get_request(tw["request_id"])
     assert row["endpoint"] == "chat" and row["status"] == 200 and row["tokens_out"] == u["completion_tokens"]

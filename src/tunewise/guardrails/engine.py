@@ -129,6 +129,8 @@ class Guardrails:
             except ValueError as exc:
                 ok = False
                 decisions.append(Decision("output", "output.json_valid", "flag", f"not valid JSON: {exc}"))
+            else:
+                decisions.append(Decision("output", "output.json_valid", "allow", "valid JSON"))
         stored = text
         if self.redact_pii:
             pii = _pii()

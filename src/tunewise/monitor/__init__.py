@@ -1,8 +1,15 @@
 """Request/feedback store and the monitor: drift, quality, latency, spend, alerts. No FastAPI here.
 
->>> from tunewise.monitor import open_store, run_monitor
->>> store = open_store("sqlite:///requests.db")
->>> doc = run_monitor("runs/minilm", store, window=timedelta(hours=1))
+>>> import tempfile
+>>> from tunewise.monitor import open_store, parse_window
+>>> parse_window("90m")
+datetime.timedelta(seconds=5400)
+>>> with open_store(f"sqlite:///{tempfile.mkdtemp()}/requests.db") as store:
+...     store.count_requests()
+0
+
+``run_monitor(run_dir, store, window=parse_window("1h"))`` then reads the window against the pilot's
+reference predictions (see ``tunewise monitor --help``).
 """
 
 from __future__ import annotations

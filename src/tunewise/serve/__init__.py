@@ -1,8 +1,12 @@
 """The model service: ``create_app(ServeConfig(...))`` (FastAPI, the ``serve`` extra) and API keys.
 
->>> from tunewise.serve import ServeConfig, create_app
->>> app = create_app(ServeConfig(run_dir=Path("runs/minilm"), db_url="sqlite:///requests.db",
-...                              price=price_from_rate("0.35")))
+>>> from pathlib import Path
+>>> from tunewise.serve import ServeConfig, price_from_rate
+>>> config = ServeConfig(run_dir=Path("runs/minilm"), db_url="sqlite:///requests.db",
+...                      price=price_from_rate("0.35"))
+>>> config.validate()
+
+``create_app(config)`` then loads the run's model and returns the FastAPI application.
 
 Drift and quality logic lives in ``tunewise.monitor``; this package only serves and records.
 """
