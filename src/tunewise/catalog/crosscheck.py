@@ -31,7 +31,7 @@ class CrossCheck:
 
 
 def crosscheck(cat: Catalog, *, tolerance_pct: Decimal = Decimal(1)) -> list[CrossCheck]:
-    gp = require("genai_prices", "dev")
+    gp = require("genai_prices", "prices")
     rows = []
     for p in cat.select(kind_group="inference"):
         if not p.kind.startswith("base-") or p.kind.startswith("base-batch") or p.provider not in PROVIDER_MAP:

