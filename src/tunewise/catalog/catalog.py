@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -293,11 +293,6 @@ class Catalog:
         raise BadInputError(f"unknown GPU '{gpu_id}'", why="it is not in the GPU specs catalog",
                             fix=did_you_mean(gpu_id, list(self.gpus)))
 
-    def gpu_offers(self, gpu_id: str, as_of: date | None = None) -> list[Price]:
-        day = as_of or self.as_of
-        return sorted((p for p in self._in_force(day) if p.kind == "gpu-hour" and p.model == gpu_id),
-                      key=lambda p: p.id)
-
     def hourly_offers(self, kind: str, as_of: date | None = None) -> list[Price]:
         """Every ``gpu-hour`` or ``instance-hour`` price in force on ``as_of`` (default: the catalog date)."""
         day = as_of or self.as_of
@@ -485,6 +480,3 @@ def _replacement_problems(cat: Catalog) -> list[Problem]:
 def _to_price(provider: str, e: PriceEntry, origin: str, user: bool) -> Price:
     return Price(provider=provider, origin=origin, user=user, **e.model_dump())
 
-
-def stale_cutoff(ref: date, window_days: int = DEFAULT_STALE_DAYS) -> date:
-    return ref - timedelta(days=window_days)

@@ -19,7 +19,6 @@ Money is ``Decimal`` (the YAML reader turns every number with a dot into Decimal
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -59,8 +58,6 @@ ModelId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$", max_len
 PositiveDecimal = Annotated[Decimal, Field(gt=0, allow_inf_nan=False)]
 AliasId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$", max_length=160)]
 SourceUrl = Annotated[str, Field(pattern=r"^https?://\S+$")]
-
-_BAND = re.compile(r"^upto-(\d+(?:\.\d+)?)b$")
 
 
 class _Strict(BaseModel):
@@ -240,12 +237,6 @@ class PriceEntry(_Strict):
             if not cpu and getattr(self, name) is not None:
                 raise ValueError(f"'{name}' only applies to instance-hour prices")
         return self
-
-    @property
-    def size_band_max_b(self) -> Decimal | None:
-        """For size-band entries (model 'upto-16b'), the largest model size covered, in billions."""
-        m = _BAND.match(self.model)
-        return Decimal(m.group(1)) if m else None
 
     def sort_key(self) -> tuple[str, ...]:
         return (self.model, self.kind, self.market or "", self.objective or "", self.method or "",

@@ -72,12 +72,6 @@ class Range(BaseModel):
     def as_ints(self) -> Range:
         return self.q(Decimal(1))
 
-    def width_pct(self) -> Decimal:
-        """Half-width of the band as a percentage of expected (0 when exact)."""
-        if self.expected == 0:
-            return ZERO
-        return ((self.high - self.low) / 2 / self.expected * 100).quantize(Decimal(1))
-
 
 def _round(x: Decimal, quantum: Decimal) -> Decimal:
     return x.quantize(quantum, rounding=ROUND_HALF_EVEN)

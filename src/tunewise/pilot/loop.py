@@ -202,6 +202,3 @@ def _progress(enabled: bool):  # noqa: ANN202 - rich Progress or None
                     TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True),
                     transient=False)
 
-
-def plan_batches(lengths: list[int], batch_size: int, seed: int, epochs: float) -> list[list[int]]:
-    return batching.plan(lengths, batch_size, seed, epochs)
