@@ -59,13 +59,13 @@ def eval_cmd(
     responses and its dated cost. Exit 2 (partial results kept) when the run could not finish."""
     from tunewise.cli._output import console, write_json
     from tunewise.endpoint.evaluate import EvalConfig, run_eval
-    from tunewise.endpoint.pricing import _decimal
+    from tunewise.endpoint.pricing import parse_usd
 
     cfg = EvalConfig(data=data, base_url=base_url, model=model, out_dir=out, api_key_env=api_key_env, prompt=prompt,
                      shots=shots, validation=validation, test=test, seed=seed, val_fraction=val_fraction,
                      test_fraction=test_fraction, max_train_examples=max_train_examples, text_field=text_field,
                      label_field=label_field, limit=limit,
-                     max_usd=_decimal(max_usd, "--max-usd") if max_usd is not None else None,
+                     max_usd=parse_usd(max_usd, "--max-usd") if max_usd is not None else None,
                      concurrency=concurrency, max_tokens=max_tokens, timeout_s=timeout, max_retries=max_retries,
                      price=price, price_kind="tuned" if tuned else "base", price_per_1m_input=price_in,
                      price_per_1m_output=price_out, free=free, catalog_files=list(catalog_file), cache_path=cache,

@@ -70,7 +70,7 @@ def serve(
         raise BadInputError(f"unknown guard mode '{guard_mode}'", where="--guard-mode", fix=did_you_mean(guard_mode, MODES))
     check_run_dir(run_dir)
     from tunewise.cli._output import console, err_console
-    from tunewise.monitor.store import _safe_url, open_store
+    from tunewise.monitor.store import open_store, safe_url
     from tunewise.serve.app import create_app
     from tunewise.serve.keys import list_keys
 
@@ -84,9 +84,9 @@ def serve(
         err_console.print(f"[yellow]warning:[/] binding {host}: the API is reachable from other machines; "
                           "put TLS in front of it")
     if not active:
-        err_console.print(f"[yellow]warning:[/] no active API keys in {_safe_url(store.url)}; every request will get "
-                          f"401. Create one: tunewise keys create --db {_safe_url(store.url)} --name NAME")
-    console.print(f"tunewise serve: {run_dir} on http://{host}:{port} · store {_safe_url(store.url)} "
+        err_console.print(f"[yellow]warning:[/] no active API keys in {safe_url(store.url)}; every request will get "
+                          f"401. Create one: tunewise keys create --db {safe_url(store.url)} --name NAME")
+    console.print(f"tunewise serve: {run_dir} on http://{host}:{port} · store {safe_url(store.url)} "
                   f"({store.backend}) · compute price ${price.usd_per_hour}/h from {price.source} · guard mode "
                   f"{guard_mode} · {len(active)} active key(s) · docs http://{host}:{port}/docs", highlight=False,
                   soft_wrap=True)

@@ -58,7 +58,7 @@ def _s(x: Decimal | None) -> str | None:
     return None if x is None else format(x.normalize(), "f")
 
 
-def _decimal(text: Any, flag: str) -> Decimal:
+def parse_usd(text: Any, flag: str) -> Decimal:
     try:
         value = Decimal(str(text).strip())
     except (InvalidOperation, ValueError):
@@ -85,8 +85,8 @@ def resolve(*, price: str | None = None, kind: str = "base", per_1m_input: Any =
         if per_1m_input is None or per_1m_output is None:
             raise BadInputError("--price-per-1m-input and --price-per-1m-output go together",
                                 fix="Give both (0 is allowed for either)")
-        return Pricing("user", _decimal(per_1m_input, "--price-per-1m-input"),
-                       _decimal(per_1m_output, "--price-per-1m-output"),
+        return Pricing("user", parse_usd(per_1m_input, "--price-per-1m-input"),
+                       parse_usd(per_1m_output, "--price-per-1m-output"),
                        "--price-per-1m-input/--price-per-1m-output (given by the user)")
     if price is None:
         try:

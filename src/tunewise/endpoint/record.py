@@ -98,7 +98,7 @@ def write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    from tunewise.runner._json import default
+    from tunewise._json import default
 
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=default) + "\n", encoding="utf-8")

@@ -217,9 +217,9 @@ def _batched(fn, texts: list[str], size: int = 64) -> list[Any]:  # noqa: ANN001
 
 
 def _safe(url: str) -> str:
-    from tunewise.monitor.store import _safe_url
+    from tunewise.monitor.store import safe_url
 
-    return _safe_url(url)
+    return safe_url(url)
 
 
 def _jsonable(obj: Any) -> Any:

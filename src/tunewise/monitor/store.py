@@ -284,7 +284,7 @@ def open_store(url: str | Path, *, migrate: bool = True) -> Store:
                 pass
     except OperationalError as exc:
         engine.dispose()
-        raise BadInputError("cannot open the store", where=_safe_url(norm),
+        raise BadInputError("cannot open the store", where=safe_url(norm),
                             why=str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc),
                             fix="Check the --db URL, that the server is running and the credentials") from None
     except SQLAlchemyError:
@@ -322,7 +322,7 @@ def _at_head(conn, cfg) -> bool:  # noqa: ANN001
     return ctx.get_current_revision() == head
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its password, for messages and logs."""
     from sqlalchemy.engine import make_url
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tunewise.runner import _json
+from tunewise import _json
 
 CACHE_VERSION = 1
 _FILE_HASHES: dict[tuple[str, int, int], str] = {}

@@ -15,7 +15,7 @@ from typing import Any
 
 from tunewise.plan.loader import LoadedPlan
 from tunewise.plan.schema import PROMPTING_LOCAL_METHODS
-from tunewise.runner import _json
+from tunewise import _json
 from tunewise.runner.cache import file_digest
 from tunewise.runner.checks import LOCAL_CATALOG_MODEL, load_plan_catalog, selfhost_model_ref
 

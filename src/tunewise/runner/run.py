@@ -16,9 +16,10 @@ from typing import Any, Callable
 
 from rich.console import Console
 
+from tunewise import _json
 from tunewise.plan.loader import LoadedPlan, load_plan
 from tunewise.plan.schema import LocalCandidate
-from tunewise.runner import _json, decide, narrative, steps
+from tunewise.runner import decide, narrative, steps
 from tunewise.runner.cache import StepCache, step_key
 
 REPORT_SCHEMA_VERSION = 1

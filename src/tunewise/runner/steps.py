@@ -13,7 +13,7 @@ from typing import Any
 from tunewise.errors import BadInputError, TunewiseError
 from tunewise.plan.loader import LoadedPlan
 from tunewise.plan.schema import LOCAL_MODELS, LocalCandidate
-from tunewise.runner import _json
+from tunewise import _json
 
 AUDIT_TOKENIZERS = ("o200k_base",)
 

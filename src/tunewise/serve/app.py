@@ -58,7 +58,7 @@ def create_app(config: ServeConfig, *, store: Any = None, predictor: Any = None)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
-        from tunewise.monitor.store import open_store
+        from tunewise.monitor.store import open_store, safe_url
         from tunewise.serve.model import ServedModel
 
         loop = asyncio.get_running_loop()
@@ -78,7 +78,7 @@ def create_app(config: ServeConfig, *, store: Any = None, predictor: Any = None)
         await st.writer.start()
         st.ready = True
         log.info("serving %s (%s) from %s; store %s", st.model.name, st.model.kind, config.run_dir,
-                 _safe_url(st.store.url))
+                 safe_url(st.store.url))
         try:
             yield
         finally:
@@ -114,11 +114,6 @@ def _on_batch(st: _State):  # noqa: ANN202
         st.metrics.model_seconds.observe(seconds)
     return cb
 
-
-def _safe_url(url: str) -> str:
-    from tunewise.monitor.store import _safe_url as s
-
-    return s(url)
 
 
 # ---- request plumbing --------------------------------------------------------------------------
