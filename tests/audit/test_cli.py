@@ -125,3 +125,32 @@ def test_output_cannot_overwrite_input(rt_small):
     before = _sha(rt_small)
     r = run_main("audit", rt_small, "--json", rt_small)
     assert r.code == 2 and _sha(rt_small) == before
+
+
+def test_hundreds_of_problems_print_grouped_by_kind(tmp_path):
+    rows = []
+    for i in range(300):
+        if i % 3 == 0:
+            rows.append({"text": "", "label": "a"})                      # 100 errors: empty text
+        elif i % 3 == 1:
+            rows.append({"text": f"hello world number {i % 5}", "label": "b"})  # 95 exact duplicates
+        else:
+            rows.append({"text": f"unique text {i} about things", "label": "c"})
+    data = write_jsonl(tmp_path / "many.jsonl", rows)
+    r = run_main("audit", data, "--no-pii", "--no-near-dups", "--json", tmp_path / "a.json")
+    assert r.code == 2
+    assert "2 kinds of problem" in r.stdout
+    lines = [ln for ln in r.stdout.splitlines() if "many.jsonl:" in ln]
+    assert len(lines) < 10, r.stdout  # grouped, not 195 lines
+    assert "100" in r.stdout and "95" in r.stdout and "many.jsonl:1," in r.stdout  # counts and first lines
+    assert f"in {tmp_path / 'a.json'}" in r.stdout.replace("\n", "")
+    d = json.loads((tmp_path / "a.json").read_text())
+    assert len(d["invalid"]) == 100 and len(d["warnings"]) == 95  # the full list is in the JSON
+
+
+def test_a_few_problems_are_listed_one_per_line(tmp_path):
+    data = write_jsonl(tmp_path / "few.jsonl", [{"text": "", "label": "a"}, {"text": "ok", "label": "b"},
+                                                {"text": "ok", "label": "b"}])
+    r = run_main("audit", data, "--no-pii", "--no-near-dups")
+    assert "few.jsonl:1: error:" in r.stdout and "few.jsonl:3: warning:" in r.stdout
+    assert "kinds of problem" not in r.stdout

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from tunewise.audit.report import AuditReport
+
+LIST_ALL_UP_TO = 20   # up to this many problems are listed one per line; more are grouped by kind
+FIRST_PER_KIND = 3
+_STYLE = {"error": "bold red", "warning": "yellow"}
+_QUOTED = re.compile(r"'[^']{25,}'|\"[^\"]{25,}\"")  # long quoted values are particulars; short ones name a field
+_NUMBER = re.compile(r"\d[\d,.]*")
 
 
 def _problem_line(p, style: str) -> Text:  # noqa: ANN001 - tunewise.errors.Problem
@@ -18,7 +26,7 @@ def _problem_line(p, style: str) -> Text:  # noqa: ANN001 - tunewise.errors.Prob
     return t
 
 
-def render(report: AuditReport, console: Console) -> None:
+def render(report: AuditReport, console: Console, *, full_list: str | None = None) -> None:
     d = report.to_dict()
     console.print(Text.assemble(("Audit of ", "bold"), (str(report.path), "bold cyan"),
                                 f"  ({d['size_bytes']:,} bytes)" if d["size_bytes"] is not None else ""))
@@ -85,10 +93,40 @@ def render(report: AuditReport, console: Console) -> None:
                       f"{v['same_input']:,}, near {v['near']:,})", highlight=False)
 
     if report.errors or report.warnings:
-        console.print(Text(f"Problems ({report.n_errors:,} errors, {report.n_warnings:,} warnings)", style="bold"))
-        lines = [_problem_line(p, "bold red") for p in report.errors]
-        lines += [_problem_line(p, "yellow") for p in report.warnings]
-        console.print(Group(*lines), soft_wrap=True)
-        hidden = (report.n_errors - len(report.errors)) + (report.n_warnings - len(report.warnings))
-        if hidden:
-            console.print(f"… {hidden:,} more not stored (the report keeps the first 10,000 of each kind)")
+        _render_problems(report, console, full_list=full_list)
+
+
+def problem_kind(p) -> str:  # noqa: ANN001 - tunewise.errors.Problem
+    """The problem's message with its particulars (numbers, long quoted values) masked: one kind per rule."""
+    text = _QUOTED.sub("'…'", p.error)
+    return f"{p.severity}: {_NUMBER.sub('N', text)}"
+
+
+def _short_where(p) -> str:  # noqa: ANN001
+    name = p.file.rsplit("/", 1)[-1]
+    return f"{name}:{p.line}" if p.line is not None else name
+
+
+def _render_problems(report: AuditReport, console: Console, *, full_list: str | None) -> None:
+    console.print(Text(f"Problems ({report.n_errors:,} errors, {report.n_warnings:,} warnings)", style="bold"))
+    problems = [*report.errors, *report.warnings]
+    hidden = (report.n_errors - len(report.errors)) + (report.n_warnings - len(report.warnings))
+    if len(problems) <= LIST_ALL_UP_TO:
+        console.print(Group(*(_problem_line(p, _STYLE[p.severity]) for p in problems)), soft_wrap=True)
+    else:
+        groups: dict[str, list] = {}
+        for p in problems:
+            groups.setdefault(problem_kind(p), []).append(p)
+        table = Table(title=f"{len(groups)} kinds of problem; the first {FIRST_PER_KIND} lines of each",
+                      title_justify="left")
+        table.add_column("count", justify="right")
+        table.add_column("kind", overflow="fold")
+        table.add_column("first lines", overflow="fold")
+        for kind, items in sorted(groups.items(), key=lambda kv: (not kv[0].startswith("error"), -len(kv[1]))):
+            table.add_row(f"{len(items):,}", Text(kind, style=_STYLE[items[0].severity]),
+                          ", ".join(_short_where(p) for p in items[:FIRST_PER_KIND]))
+        console.print(table)
+        where = f"in {full_list}" if full_list else "with --json FILE (keys 'invalid' and 'warnings')"
+        console.print(f"the full list, one line per problem with its hint: {where}", highlight=False)
+    if hidden:
+        console.print(f"… {hidden:,} more not stored (the report keeps the first 10,000 of each kind)")

@@ -85,7 +85,7 @@ def audit_cmd(
                             progress=lambda line: bar.update(task, completed=line))
     to_stdout = json_out is not None and str(json_out) == "-"
     screen = err_console if to_stdout else console  # keep stdout pure JSON with --json -
-    render(report, screen)
+    render(report, screen, full_list=None if json_out is None or to_stdout else str(json_out))
     try:
         if json_out is not None:
             write_json(json_out, report.to_dict())
