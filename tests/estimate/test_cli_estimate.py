@@ -166,3 +166,18 @@ def test_impossible_config_is_a_result_not_an_error(cli):
     r = _ok(cli("estimate", "--examples", "100", "--training-tokens", "50000", "--input-tokens", "100",
                 "--output-tokens", "10", "-c", "selfhost:llama-3.1-70b/full/t4-16gb@aws"))
     assert "does-not-fit" in r.stdout and "does not fit" in r.stdout
+
+
+def test_an_80_column_terminal_gets_readable_blocks(cli):
+    args = ["--examples", "1000", "--training-tokens", "100000", "--input-tokens", "60", "--output-tokens", "2",
+            "--requests-per-month", "100000", "-c", "api-finetune:openai/gpt-4o-mini",
+            "-c", "prompting:openai/gpt-5.4-mini[k=5]", "-c", "selfhost:llama-3.1-8b/lora/h100@lambda"]
+    narrow = _ok(cli("estimate", *args, env={"COLUMNS": "80"}))
+    lines = narrow.stdout.splitlines()
+    assert max(map(len, lines)) <= 80
+    for name in ("api-finetune:openai/gpt-4o-mini", "prompting:openai/gpt-5.4-mini[k=5]",
+                 "selfhost:llama-3.1-8b/lora/h100@lambda"):
+        assert any(ln.endswith(name) for ln in lines), name  # each candidate named whole, on its own line
+    assert "TCO 12 mo  $" in narrow.stdout and "┃" not in narrow.stdout.split("Prices used")[0]
+    wide = _ok(cli("estimate", *args, env={"COLUMNS": "160"}))
+    assert "┃" in wide.stdout  # wide terminals keep the table

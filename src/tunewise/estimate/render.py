@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from tunewise._money import usd
-
 import csv
 import io
-from decimal import Decimal
 from typing import Any
 
+from tunewise._money import usd
 from tunewise.estimate.models import Estimate, Horizon, Traffic
 from tunewise.estimate.ranges import Range
 
+WIDE_FROM = 120  # columns; narrower terminals get one block per candidate instead of an eight-column table
 DISCLAIMER = ("Prices are estimates from dated public price lists (see 'prices used'); check them "
               "before committing money. Bands show low / expected / high under the stated assumptions.")
 
@@ -52,9 +51,30 @@ def _esc(text: str) -> str:
 
 def render(estimates: list[Estimate], *, as_of: str, horizon: Horizon, traffic: Traffic,
            console: Any, show_assumptions: bool = True) -> None:
+    order = sorted(estimates, key=lambda e: (e.rank is None, e.rank or 0))
+    narrow = console.width < WIDE_FROM
+    if narrow:
+        _blocks(order, as_of=as_of, horizon=horizon, console=console)
+    else:
+        _table(order, as_of=as_of, horizon=horizon, console=console)
+    g = traffic.growth_pct_per_month
+    console.print(f"traffic: {traffic.requests_per_month:,} requests/month"
+                  + (f" (+{g}%/month)" if g else "") + f", {traffic.input_tokens} input + "
+                  f"{traffic.output_tokens} output tokens/request; retrains/year: {horizon.retrains_per_year}",
+                  highlight=False)
+    (_prices_lines if narrow else _prices_table)(estimates, console)
+    _warnings(estimates, order, console)
+    if show_assumptions:
+        for e in order:
+            console.print(f"\n[bold]{_esc(e.candidate)}[/] — assumptions", highlight=False)
+            for i, a in enumerate(e.assumptions, 1):
+                console.print(f"  {i}. {a}", highlight=False, markup=False)
+    console.print(f"\n[dim]{DISCLAIMER}[/]", highlight=False)
+
+
+def _table(order: list[Estimate], *, as_of: str, horizon: Horizon, console: Any) -> None:
     from rich.table import Table
 
-    order = sorted(estimates, key=lambda e: (e.rank is None, e.rank or 0))
     t = Table(title=f"Cost estimates, USD — prices as of {as_of}, {horizon.months}-month horizon",
               show_lines=True, title_justify="left")
     for col, kw in (("#", {"justify": "right"}), ("candidate", {"overflow": "fold", "min_width": 24}), ("training", {"justify": "right"}),
@@ -69,12 +89,39 @@ def render(estimates: list[Estimate], *, as_of: str, horizon: Horizon, traffic: 
         t.add_row(str(e.rank), _esc(e.candidate), usd_range(e.train_usd), usd_range(e.monthly_usd),
                   usd_range(e.tco_usd), _volume(e), _break_even(e), "yes" if e.calibrated else "no")
     console.print(t)
-    g = traffic.growth_pct_per_month
-    console.print(f"traffic: {traffic.requests_per_month:,} requests/month"
-                  + (f" (+{g}%/month)" if g else "") + f", {traffic.input_tokens} input + "
-                  f"{traffic.output_tokens} output tokens/request; retrains/year: {horizon.retrains_per_year}",
+
+
+def _blocks(order: list[Estimate], *, as_of: str, horizon: Horizon, console: Any) -> None:
+    """The estimate table as one block per candidate, for terminals too narrow for eight columns."""
+    console.print(f"[bold]Cost estimates, USD — prices as of {as_of}, {horizon.months}-month horizon[/]",
                   highlight=False)
-    _prices_table(estimates, console)
+    for e in order:
+        head = f"{e.rank}." if e.status == "ok" else "-"
+        console.print(f"\n[bold]{head} {_esc(e.candidate)}[/]", highlight=False)
+        if e.status != "ok":
+            console.print(f"   [bold red]{e.status}[/]: [red]{_esc(e.reason or '')}[/]", highlight=False)
+            continue
+        for label, r in (("training", e.train_usd), ("month 1", e.monthly_usd),
+                         (f"TCO {horizon.months} mo", e.tco_usd)):
+            console.print(f"   {label:<10} {_inline(usd_range(r))}", highlight=False)
+        console.print(f"   {'volume':<10} {_inline(_volume(e), sep=chr(10) + ' ' * 14)}", highlight=False)
+        console.print(f"   {'break-even':<10} {_inline(_break_even(e))} · calibrated: "
+                      f"{'yes' if e.calibrated else 'no'}", highlight=False)
+
+
+def _inline(cell: str, sep: str = " ") -> str:
+    """A multi-line table cell on one line: 'expected\n[dim]low–high[/]' reads 'expected (low–high)'."""
+    lines = cell.split("\n")
+    out = [lines[0]]
+    for ln in lines[1:]:
+        if ln.startswith("[dim]") and ln.endswith("[/]"):
+            out[-1] += f" [dim]({ln[5:-3]})[/]"
+        else:
+            out.append(ln)
+    return sep.join(out)
+
+
+def _warnings(estimates: list[Estimate], order: list[Estimate], console: Any) -> None:
     stale = sorted({(p.id, p.stale_reason or "older than the staleness window")
                     for e in estimates for p in e.prices if p.stale})
     for pid, why in stale:
@@ -88,12 +135,6 @@ def render(estimates: list[Estimate], *, as_of: str, horizon: Horizon, traffic: 
             console.print(f"[yellow]warning:[/] {_esc(e.candidate)}: retrains in month(s) "
                           f"{', '.join(map(str, e.retrains_not_priced))} are impossible (new fine-tuning "
                           f"jobs end {e.new_jobs_until}) and are not priced", highlight=False)
-    if show_assumptions:
-        for e in order:
-            console.print(f"\n[bold]{_esc(e.candidate)}[/] — assumptions", highlight=False)
-            for i, a in enumerate(e.assumptions, 1):
-                console.print(f"  {i}. {a}", highlight=False, markup=False)
-    console.print(f"\n[dim]{DISCLAIMER}[/]", highlight=False)
 
 
 def _volume(e: Estimate) -> str:
@@ -115,12 +156,7 @@ def _volume(e: Estimate) -> str:
     return "\n".join(bits) or "-"
 
 
-def _prices_table(estimates: list[Estimate], console: Any) -> None:
-    from rich.table import Table
-
-    t = Table(title="Prices used", title_justify="left")
-    for col in ("price id", "used for", "USD", "checked", "conf.", "source"):
-        t.add_column(col, overflow="fold")
+def _prices_used(estimates: list[Estimate]) -> tuple[dict[str, Any], dict[str, list[str]]]:
     seen: dict[str, list[str]] = {}
     rows = {}
     for e in estimates:
@@ -129,6 +165,27 @@ def _prices_table(estimates: list[Estimate], console: Any) -> None:
             if p.role not in seen[p.id]:
                 seen[p.id].append(p.role)
             rows[p.id] = p
+    return rows, seen
+
+
+def _prices_lines(estimates: list[Estimate], console: Any) -> None:
+    rows, seen = _prices_used(estimates)
+    console.print("[bold]Prices used[/]", highlight=False)
+    for pid in sorted(rows):
+        p = rows[pid]
+        checked = f"[bold yellow]checked {p.checked_on} STALE[/]" if p.stale else f"checked {p.checked_on}"
+        console.print(f"  {_esc(pid)}\n    {_esc(', '.join(seen[pid]))}: ${p.usd.normalize():f} / {p.unit}; "
+                      f"{checked}; confidence {p.confidence}{' (yours)' if p.user else ''}\n    {p.source_url}",
+                      highlight=False)
+
+
+def _prices_table(estimates: list[Estimate], console: Any) -> None:
+    from rich.table import Table
+
+    t = Table(title="Prices used", title_justify="left")
+    for col in ("price id", "used for", "USD", "checked", "conf.", "source"):
+        t.add_column(col, overflow="fold")
+    rows, seen = _prices_used(estimates)
     for pid in sorted(rows):
         p = rows[pid]
         checked = f"[bold yellow]{p.checked_on} STALE[/]" if p.stale else str(p.checked_on)
