@@ -318,6 +318,12 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         return {"status": "ready", "model": st.model.name, "kind": st.model.kind, "store": st.store.backend,
                 "queue_depth": st.batcher.depth}
 
+    @app.get("/v1/models", summary="the model this server serves (OpenAI-compatible list)")
+    async def models(request: Request) -> JSONResponse:
+        await _authorise(st, request, "chat" if st.model.kind == "generation" else "classify", rate=False)
+        _ready(st)
+        return JSONResponse({"object": "list", "data": [model_card(st)]})
+
     @app.post("/v1/classify", summary="classify one text or a batch of texts")
     async def classify(request: Request) -> JSONResponse:
         info = await _authorise(st, request, "classify")
@@ -486,6 +492,15 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         return resp
 
 
+def model_card(st: _State) -> dict[str, Any]:
+    """One entry of GET /v1/models: OpenAI's fields, plus what tunewise knows of the pilot."""
+    marker = st.config.run_dir / "COMPLETE"
+    created = int(marker.stat().st_mtime) if marker.exists() else int(time.time())
+    return {"id": st.model.name, "object": "model", "created": created, "owned_by": "tunewise",
+            "tunewise": {"kind": st.model.kind, "labels": st.model.labels, "run": st.config.run_dir.name,
+                         "endpoint": "/v1/chat/completions" if st.model.kind == "generation" else "/v1/classify"}}
+
+
 async def _dashboard_payload(st: _State, span: str) -> dict[str, Any]:
     from tunewise.errors import BadInputError
     from tunewise.monitor.analyze import parse_window
@@ -499,5 +514,5 @@ async def _dashboard_payload(st: _State, span: str) -> dict[str, Any]:
 
 
 _MODEL_PATHS = {"/v1/classify", "/v1/chat/completions"}
-_KNOWN = {"/v1/classify", "/v1/chat/completions", "/v1/feedback", "/metrics", "/healthz", "/readyz", "/dashboard",
+_KNOWN = {"/v1/models", "/v1/classify", "/v1/chat/completions", "/v1/feedback", "/metrics", "/healthz", "/readyz", "/dashboard",
           "/v1/dashboard/data", "/dashboard/login", "/docs", "/openapi.json"}

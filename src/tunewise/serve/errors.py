@@ -32,9 +32,10 @@ def install_handlers(app) -> None:  # noqa: ANN001
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request, exc: StarletteHTTPException):  # noqa: ANN202
+    async def _http_error(request, exc: StarletteHTTPException):  # noqa: ANN202
         kinds = {404: "not_found", 405: "method_not_allowed"}
-        msg = {404: "no such endpoint; see /docs for the API", 405: "method not allowed on this endpoint"}
+        msg = {404: not_found_message(request.url.path, supported_routes(request.app)),
+               405: "method not allowed on this endpoint"}
         return JSONResponse({"error": {"type": kinds.get(exc.status_code, "http_error"),
                                        "message": msg.get(exc.status_code, str(exc.detail))}},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
@@ -51,6 +52,30 @@ def install_handlers(app) -> None:  # noqa: ANN001
         return JSONResponse({"error": {"type": "internal_error",
                                        "message": f"internal error (incident {incident}); details are in the server log"}},
                             status_code=500)
+
+
+# OpenAI API paths this server does not serve, and what to use instead
+_LEGACY = {"/v1/completions": "the legacy completions API is not served; send the prompt as a user message to "
+                              "POST /v1/chat/completions",
+           "/v1/embeddings": "embeddings are not served by tunewise",
+           "/v1/engines": "the engines API was retired by OpenAI; list models with GET /v1/models"}
+
+
+def supported_routes(app) -> list[str]:  # noqa: ANN001
+    """'METHOD /path' for every documented API route of the app (the docs pages left out)."""
+    out = []
+    for route in getattr(app, "routes", []):
+        methods = sorted(set(getattr(route, "methods", None) or ()) - {"HEAD", "OPTIONS"})
+        path = getattr(route, "path", "")
+        if methods and getattr(route, "include_in_schema", True) and not path.startswith(("/docs", "/redoc", "/openapi")):
+            out.extend(f"{m} {path}" for m in methods)
+    return out
+
+
+def not_found_message(path: str, routes: list[str]) -> str:
+    why = next((text for prefix, text in _LEGACY.items() if path == prefix or path.startswith(prefix + "/")),
+               f"no such endpoint: {path}")
+    return f"{why}. This server answers: {', '.join(routes)} (see /docs)"
 
 
 def _problem(err: dict[str, Any]) -> dict[str, Any]:
