@@ -91,7 +91,8 @@ class Predictor:
         return [{"label": self.labels[int(row.argmax())],
                  "scores": {lab: float(row[j]) for j, lab in enumerate(self.labels)}} for row in probs]
 
-    def generate(self, messages_or_prompts: list[Any], max_new_tokens: int | None = None) -> list[str]:
+    def generate(self, messages_or_prompts: list[Any], max_new_tokens: int | None = None,
+                 on_text: Any = None) -> list[str]:
         if self.arch != "causal":
             raise TunewiseError(f"generate() needs a causal LM run; this run's model is {self.model_name} ({self.arch})")
         from tunewise.pilot import train_causal as TCa
@@ -102,7 +103,8 @@ class Predictor:
             prompts.append(TCa.render(self._tok, msgs))
         limit = max_new_tokens or int(self.config["pilot"].get("max_new_tokens") or 64)
         end = (self.config.get("prompt") or {}).get("end") or TCa.end_text(self._tok)
-        return TCa.generate(self._model, self._tok, prompts, max_new_tokens=limit, end=end, device=self._device)
+        return TCa.generate(self._model, self._tok, prompts, max_new_tokens=limit, end=end, device=self._device,
+                            on_text=on_text)
 
     def count_tokens(self, text: str) -> int:
         if self.arch == "sklearn":

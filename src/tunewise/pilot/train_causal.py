@@ -238,10 +238,47 @@ def label_probs(scores: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+class DeltaStreamer:
+    """A ``generate(streamer=...)`` sink for one sequence: calls ``on_text(delta)`` with new answer text as
+    tokens arrive. The deltas join to exactly the text ``generate`` returns (decoded, stripped): leading
+    whitespace is dropped, trailing whitespace and a half-decoded character are held back until more
+    text follows, and ``finish`` sends whatever of the final answer was not sent yet."""
+
+    def __init__(self, tok: Any, on_text: Any) -> None:
+        self.tok, self.on_text = tok, on_text
+        self.ids: list[int] = []
+        self.sent = ""
+        self.prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self.prompt_seen:  # generate() first passes the prompt
+            self.prompt_seen = True
+            return
+        self.ids.extend(int(t) for t in value.reshape(-1).tolist())
+        text = self.tok.decode(self.ids, skip_special_tokens=True).lstrip()
+        stable = text.rstrip().removesuffix("\ufffd")
+        if stable.startswith(self.sent) and len(stable) > len(self.sent):
+            self.on_text(stable[len(self.sent):])
+            self.sent = stable
+
+    def end(self) -> None:  # generate() calls it; the caller sends the rest with finish()
+        pass
+
+    def finish(self, final: str) -> None:
+        if final.startswith(self.sent) and len(final) > len(self.sent):
+            self.on_text(final[len(self.sent):])
+            self.sent = final
+
+
 def generate(model: Any, tok: Any, prompts: list[str], *, max_new_tokens: int, end: str, batch_size: int = 8,
-             device: str = "cpu") -> list[str]:
-    """Greedy decoding, left-padded batches; stops at end-of-turn / EOS."""
+             device: str = "cpu", on_text: Any = None) -> list[str]:
+    """Greedy decoding, left-padded batches; stops at end-of-turn / EOS. With ``on_text`` (one prompt only)
+    the answer is also passed on piece by piece as it is generated (see ``DeltaStreamer``)."""
     import torch
+
+    if on_text is not None and len(prompts) != 1:
+        raise ValueError("streaming (on_text) generates one prompt at a time")
+    streamer = DeltaStreamer(tok, on_text) if on_text is not None else None
 
     enc = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = sorted(range(len(enc)), key=lambda i: len(enc[i]))
@@ -254,10 +291,12 @@ def generate(model: Any, tok: Any, prompts: list[str], *, max_new_tokens: int, e
             batch = {k: v.to(device) for k, v in batching.pad_batch([enc[i] for i in idx], tok.pad_token_id,
                                                                      left=True).items()}
             gen = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False, eos_token_id=stop,
-                                 pad_token_id=tok.pad_token_id)
+                                 pad_token_id=tok.pad_token_id, streamer=streamer)
             for row, i in enumerate(idx):
                 new = gen[row, batch["input_ids"].shape[1]:].tolist()
                 out[i] = tok.decode(new, skip_special_tokens=True).strip()
+    if streamer is not None:
+        streamer.finish(out[0])
     return out
 
 

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
 
 from tunewise.serve.batching import MicroBatcher, Overloaded
@@ -409,8 +409,12 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         it = iter(verdicts)
         messages = [{"role": m.role, "content": next(it).text_for_model if m.role == "user" else m.content}
                     for m in body.messages]
-        (res,), model_s = await _run_model(st, request, [(messages, max_new)])
         expect_json = body.response_format is not None and body.response_format.type == "json_object"
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            return _stream_chat(st, request, key_id=info.key_id, rid=rid, verdict=merged, messages=messages,
+                                max_new=max_new, expect_json=expect_json, include_usage=include_usage)
+        (res,), model_s = await _run_model(st, request, [(messages, max_new)])
         extra, stored_out = [], res["text"]
         if st.guard is not None:
             check = st.guard.check_text(res["text"], expect_json=expect_json)
@@ -490,6 +494,52 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         resp = RedirectResponse("/dashboard", status_code=303)
         resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
         return resp
+
+
+def _stream_chat(st: _State, request: Request, *, key_id: str, rid: str, verdict: Any, messages: list[dict[str, str]],
+                 max_new: int, expect_json: bool, include_usage: bool) -> StreamingResponse:
+    """``stream: true``: the answer as server-sent events while it is generated (policy: serve/streaming.py)."""
+    from tunewise.serve import streaming as S
+
+    async def events() -> Any:
+        created, name = int(time.time()), st.model.name
+        yield S.sse(S.chunk(rid, created, name, {"role": "assistant", "content": ""}))
+        pieces = S.Pieces(asyncio.get_running_loop())
+        task = asyncio.ensure_future(_run_model(st, request, [(messages, max_new, pieces.put)]))
+        async for piece in pieces.until(task):
+            yield S.sse(S.chunk(rid, created, name, {"content": piece}))
+        try:
+            (res,), model_s = task.result()
+            extra, stored_out = [], res["text"]
+            if st.guard is not None:
+                check = st.guard.check_text(res["text"], expect_json=expect_json)
+                extra, stored_out = check.decisions, check.text_for_store
+                _count_decisions(st, extra)
+            lat = (time.perf_counter() - request.state.t0) * 1000
+            row = _row(st, rid=rid, key_id=key_id, endpoint="chat", status=200, item=0, verdict=verdict,
+                       output=stored_out, scores=None, tokens_in=res["tokens_in"], tokens_out=res["tokens_out"],
+                       latency_ms=lat, model_s=model_s, extra_decisions=extra)
+            await _store(st, [row])
+        except ApiError as exc:  # the status line is sent already: the error is the stream's last event
+            yield S.sse(exc.body())
+            return
+        except Exception:  # noqa: BLE001
+            log.exception("streamed chat %s failed", rid)
+            yield S.sse({"error": {"type": "internal_error", "message": f"generation failed (request {rid}); "
+                                   "details are in the server log"}})
+            return
+        st.metrics.tokens.labels("input").inc(res["tokens_in"])
+        st.metrics.tokens.labels("output").inc(res["tokens_out"])
+        st.metrics.spend.inc(float(row["cost_usd"]))
+        finish = "length" if res["tokens_out"] >= max_new else "stop"
+        yield S.sse(S.chunk(rid, created, name, {}, finish, tunewise={
+            "request_id": rid, "cost_usd": str(row["cost_usd"]), "latency_ms": round(lat, 3),
+            "guardrails": {"action": row["guard_action"], "decisions": row["guard_decisions"]}}))
+        if include_usage:
+            yield S.sse(S.usage_chunk(rid, created, name, res["tokens_in"], res["tokens_out"]))
+        yield S.DONE
+
+    return StreamingResponse(events(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
 
 
 def model_card(st: _State) -> dict[str, Any]:

@@ -58,11 +58,14 @@ class ServedModel:
         return [{"label": str(p["label"]), "scores": {str(k): float(v) for k, v in p["scores"].items()},
                  "tokens_in": self.count_tokens(t)} for p, t in zip(preds, texts, strict=True)]
 
-    def generate(self, jobs: list[tuple[list[dict[str, str]], int]]) -> list[dict[str, Any]]:
-        """Runs in the model thread, one conversation at a time (each job has its own max tokens)."""
+    def generate(self, jobs: list[tuple]) -> list[dict[str, Any]]:
+        """Runs in the model thread, one conversation at a time. A job is ``(messages, max_new_tokens)`` or
+        ``(messages, max_new_tokens, on_text)``; ``on_text`` receives the answer piece by piece (streaming)."""
         out = []
-        for messages, max_new in jobs:
-            text = self.predictor.generate([messages], max_new_tokens=max_new)[0]
+        for messages, max_new, *rest in jobs:
+            on_text = rest[0] if rest else None
+            kwargs = {"on_text": on_text} if on_text is not None else {}
+            text = self.predictor.generate([messages], max_new_tokens=max_new, **kwargs)[0]
             if isinstance(text, dict):
                 text = text.get("text") or text.get("content") or ""
             prompt = "\n".join(m["content"] for m in messages)

@@ -65,6 +65,10 @@ class ResponseFormat(_Strict):
     type: Literal["text", "json_object"]
 
 
+class StreamOptions(_Strict):
+    include_usage: StrictBool = False
+
+
 class ChatRequest(_Strict):
     """The OpenAI chat-completions request subset this server honours (greedy decoding only)."""
 
@@ -76,14 +80,15 @@ class ChatRequest(_Strict):
     top_p: StrictFloat | StrictInt | None = Field(None, gt=0, le=1)
     n: StrictInt | None = Field(None, ge=1, le=1)
     stream: StrictBool | None = None
+    stream_options: StreamOptions | None = None
     response_format: ResponseFormat | None = None
     user: StrictStr | None = None
     seed: StrictInt | None = None
 
     @model_validator(mode="after")
     def _checks(self) -> ChatRequest:
-        if self.stream:
-            raise ValueError("stream=true is not supported; omit it or set it to false")
+        if self.stream_options is not None and not self.stream:
+            raise ValueError("stream_options is only allowed with stream=true")
         if not any(m.role == "user" and m.content.strip() for m in self.messages):
             raise ValueError("messages need at least one non-empty 'user' message")
         return self
