@@ -320,6 +320,7 @@ def audit_file(
     license: str | None = None,  # noqa: A002 - mirrors the CLI option
     source: str | None = None,
     intended_use: str | None = None,
+    base_model_license: str | None = None,
     near_dups: bool = True,
     near_threshold: float = 0.8,
     num_perm: int = 128,
@@ -392,7 +393,8 @@ def audit_file(
         "max_indexed": near_dup_limit, "bounded": bool(near and near.bounded), "enabled": near_dups,
     }
 
-    lic, lic_problems = provenance(path, license=license, source=source, intended_use=intended_use)
+    lic, lic_problems = provenance(path, license=license, source=source, intended_use=intended_use,
+                                   base_model_license=base_model_license)
     for p in lic_problems:
         problems.add(p)
 

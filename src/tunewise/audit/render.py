@@ -77,6 +77,10 @@ def render(report: AuditReport, console: Console) -> None:
                   + f"; source: {lic.source or 'unknown'}"
                   + (f"; from {lic.provenance_from}" if lic.provenance_from else "")
                   + (f"; intended use: {lic.intended_use}" if lic.intended_use else ""), highlight=False)
+    if lic.verdict:
+        from tunewise.rights.render import print_verdict
+
+        print_verdict(lic.verdict, console)
 
     if report.validation:
         v = report.validation
