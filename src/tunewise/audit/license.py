@@ -47,7 +47,8 @@ class LicenseInfo:
         return {"expression": self.expression, "normalized": self.normalized, "valid": self.valid,
                 "use": self.use, "licenses": self.licenses, "errors": self.errors, "source": self.source,
                 "provenance_from": self.provenance_from, "intended_use": self.intended_use,
-                "base_model_license": self.base_model_license, "verdict": self.verdict, "warnings": self.warnings}
+                "base_model_license": self.base_model_license, "verdict": self.verdict, "warnings": self.warnings,
+                "datacard": self.datacard}
 
 
 @lru_cache(maxsize=1)

@@ -43,41 +43,43 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _columns(report: Any) -> list[tuple[str, str]]:
+def _columns(d: dict[str, Any]) -> list[tuple[str, str]]:
     """(field name, column in the file) for the detected format."""
-    cols = report.settings.get("columns") or {}
-    if report.format == "chat":
+    cols = (d.get("settings") or {}).get("columns") or {}
+    if d["format"] == "chat":
         return [("messages", "messages")]
-    if report.format == "completion":
+    if d["format"] == "completion":
         return [("prompt", cols.get("prompt", "prompt")), ("completion", cols.get("completion", "completion"))]
     return [("text", cols.get("text", "text")), ("label", cols.get("label", "label"))]
 
 
-def _license_value(lic: Any) -> str | None:
-    if not lic.expression:
+def _license_value(lic: dict[str, Any]) -> str | None:
+    expr = lic.get("expression")
+    if not expr:
         return None
     from tunewise.rights.table import find
 
-    row = find(lic.expression)
-    if lic.valid and len(lic.licenses) == 1 and not lic.expression.lower().startswith("licenseref"):
-        return f"https://spdx.org/licenses/{next(iter(lic.licenses))}.html"
-    return str(row.source_url) if row is not None else lic.expression
+    row = find(expr)
+    ids = list(lic.get("licenses") or {})
+    if lic.get("valid") and len(ids) == 1 and not expr.lower().startswith("licenseref"):
+        return f"https://spdx.org/licenses/{ids[0]}.html"
+    return str(row.source_url) if row is not None else expr
 
 
-def _rai(report: Any) -> dict[str, Any]:
-    d = report.to_dict()
-    card = report.license.datacard
+def _rai(d: dict[str, Any]) -> dict[str, Any]:
+    lic = d.get("license") or {}
+    card = lic.get("datacard") or {}
     out: dict[str, Any] = {}
     if card.get("collection"):
         out["rai:dataCollection"] = str(card["collection"])
     if card.get("preprocessing"):
         out["rai:dataPreprocessingProtocol"] = str(card["preprocessing"])
-    if report.pii_enabled:
+    if d.get("pii_detector"):
         kinds = ", ".join(f"{k}: {v}" for k, v in d["pii"].items())
         out["rai:personalSensitiveInformation"] = (
-            f"tunewise.detectors.pii (patterns + checksums) found personal data in {report.pii_examples} of "
-            f"{report.examples} examples ({kinds}); not redacted by the audit" if report.pii_examples else
-            f"tunewise.detectors.pii (patterns + checksums) found no personal data in {report.examples} examples "
+            f"tunewise.detectors.pii (patterns + checksums) found personal data in {d['pii_examples']} of "
+            f"{d['examples']} examples ({kinds}); not redacted by the audit" if d["pii_examples"] else
+            f"tunewise.detectors.pii (patterns + checksums) found no personal data in {d['examples']} examples "
             "(pattern detectors miss names and free-text identifiers)")
     dup = d["duplicates"]
     lim = [f"{dup['exact']} exact duplicates (whitespace-normalised)",
@@ -91,8 +93,8 @@ def _rai(report: Any) -> dict[str, Any]:
     for name, t in d["tokens"].items():
         if t["over_limit"]["count"]:
             lim.append(f"{t['over_limit']['count']} examples over the {t['over_limit']['limit']}-token limit ({name})")
-    if report.n_errors:
-        lim.append(f"{report.n_errors} invalid rows")
+    if d.get("invalid_total"):
+        lim.append(f"{d['invalid_total']} invalid rows")
     if card.get("limitations"):
         lim.append(str(card["limitations"]))
     out["rai:dataLimitations"] = "; ".join(lim)
@@ -100,28 +102,30 @@ def _rai(report: Any) -> dict[str, Any]:
         out["rai:dataBiases"] = (f"label imbalance: the largest class is {ls['imbalance_ratio']} times the "
                                  "smallest (measured by tunewise audit)")
     uses = [str(card["intended_uses"])] if card.get("intended_uses") else []
-    v = report.license.verdict
-    if report.license.intended_use:
-        uses.append(f"intended use given to the audit: {report.license.intended_use}"
+    v = lic.get("verdict")
+    if lic.get("intended_use") and lic["intended_use"] != "unknown":
+        uses.append(f"intended use given to the audit: {lic['intended_use']}"
                     + (f" (rights verdict: {v['headline']})" if v else ""))
     if uses:
         out["rai:dataUseCases"] = "; ".join(uses)
     return out
 
 
-def build(report: Any, out_path: Path, *, creator: str | None = None, date_published: str | None = None,
+def build(d: dict[str, Any], out_path: Path, *, creator: str | None = None, date_published: str | None = None,
           name: str | None = None) -> dict[str, Any]:
-    """The Croissant document for an AuditReport, with file paths relative to ``out_path``'s folder."""
+    """The Croissant document for an audit (its JSON form, ``AuditReport.to_dict()``), with file
+    paths relative to ``out_path``'s folder."""
     from tunewise import __version__
 
-    path = Path(report.path)
-    card = report.license.datacard
+    path = Path(d["file"])
+    lic = d.get("license") or {}
+    card = lic.get("datacard") or {}
     files = [path] if path.is_file() else sorted(path.glob("*.parquet"))
     rel = os.path.relpath(path.resolve(), Path(out_path).resolve().parent)
     distribution: list[dict[str, Any]] = []
     if path.is_file():
         distribution.append({"@type": "cr:FileObject", "@id": _FILE_ID, "name": path.name, "contentUrl": rel,
-                             "encodingFormat": _ENCODING[report.container], "sha256": sha256_of(path),
+                             "encodingFormat": _ENCODING[d["container"]], "sha256": sha256_of(path),
                              "contentSize": f"{path.stat().st_size} B"})
     else:  # a directory of Parquet shards: a FileSet, each shard's sha256 in its own FileObject
         for i, f in enumerate(files):
@@ -130,8 +134,8 @@ def build(report: Any, out_path: Path, *, creator: str | None = None, date_publi
                                  "encodingFormat": _ENCODING["parquet"], "sha256": sha256_of(f)})
     source_ref = {"fileObject": {"@id": _FILE_ID}} if path.is_file() else {"fileObject": {"@id": "shard-0"}}
     fields = [{"@type": "cr:Field", "@id": f"{_RECORDS}/{fname}", "name": fname, "dataType": "sc:Text",
-               "source": {**source_ref, "extract": {"column": col}}} for fname, col in _columns(report)]
-    desc = card.get("description") or (f"{report.format} training data ({report.examples} valid examples), "
+               "source": {**source_ref, "extract": {"column": col}}} for fname, col in _columns(d)]
+    desc = card.get("description") or (f"{d['format']} training data ({d['examples']} valid examples), "
                                         f"described by tunewise audit {__version__}")
     doc: dict[str, Any] = {
         "@context": context(), "@type": "sc:Dataset", "conformsTo": CONFORMS_TO,
@@ -139,12 +143,12 @@ def build(report: Any, out_path: Path, *, creator: str | None = None, date_publi
         "version": "1.0.0",
         "distribution": distribution,
         "recordSet": [{"@type": "cr:RecordSet", "@id": _RECORDS, "name": _RECORDS,
-                       "description": f"one {report.format} example per record", "field": fields}],
+                       "description": f"one {d['format']} example per record", "field": fields}],
     }
-    lic = _license_value(report.license)
-    if lic:
-        doc["license"] = lic
-    src = report.license.source
+    lic_value = _license_value(lic)
+    if lic_value:
+        doc["license"] = lic_value
+    src = lic.get("source")
     if src:
         doc["url" if str(src).startswith(("http://", "https://")) else "isBasedOn"] = str(src)
     who = creator or card.get("maintainer")
@@ -156,15 +160,17 @@ def build(report: Any, out_path: Path, *, creator: str | None = None, date_publi
         doc["citeAs"] = str(card["citation"])
     if card.get("language"):
         doc["inLanguage"] = str(card["language"])
-    doc.update(_rai(report))
+    doc.update(_rai(d))
     return doc
 
 
-def write_croissant(report: Any, out: str | Path, *, creator: str | None = None,
+def write_croissant(audit: Any, out: str | Path, *, creator: str | None = None,
                     date_published: str | None = None) -> Path:
+    """Write the Croissant file for an AuditReport or its JSON form."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    doc = build(report, out, creator=creator, date_published=date_published)
+    d = audit if isinstance(audit, dict) else audit.to_dict()
+    doc = build(d, out, creator=creator, date_published=date_published)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     tmp.replace(out)

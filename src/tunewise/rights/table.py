@@ -33,6 +33,7 @@ class LicenseRow(_Strict):
     name: str
     applies_to: list[Literal["data", "model"]] = Field(min_length=1)
     aliases: list[str] = Field(default_factory=list)
+    hf_license: str | None = Field(None, description="Hugging Face Hub license id; None: 'other'")
     commercial: Literal["yes", "no", "conditional"]
     attribution: bool
     share_alike: bool
