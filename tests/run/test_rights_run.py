@@ -60,3 +60,12 @@ def test_report_has_a_rights_verdict_per_candidate(tiny_run) -> None:
     assert "gpt4o-prompt" in rights["candidates"]  # 3-shot prompting sends the data to the provider
     titles = [f["title"] for f in tiny_run.report["findings"]]
     assert "Rights: llama-lora — commercial use: not allowed (data LicenseRef-research-use + base model llama3.1)" in titles
+
+
+def test_report_flags_the_eu_ai_act_ratio_per_candidate(tiny_run) -> None:
+    flags = {f.get("candidate"): f for f in tiny_run.report["rights"]["regulatory"]}
+    llama = flags["llama-lora"]  # base compute in the catalog: the ratio is stated
+    assert llama["ratio"] is not None and float(llama["ratio"]) < 1 / 3 and "under one third" in llama["title"]
+    assert flags["minilm"]["ratio"] is None  # MiniLM's training compute is not in the catalog
+    titles = [f["title"] for f in tiny_run.report["findings"]]
+    assert llama["title"] in titles

@@ -81,6 +81,12 @@ def render(report: AuditReport, console: Console) -> None:
         from tunewise.rights.render import print_verdict
 
         print_verdict(lic.verdict, console)
+    for flag in d["regulatory"]:
+        from rich.markup import escape
+
+        console.print(f"[yellow]{escape(flag['title'])}[/]: {escape(flag['detail'])} Sources: "
+                      + escape("; ".join(f"{s['name']} {s['url']}" for s in flag["sources"]))
+                      + f" [dim]{escape(flag['note'])}[/]", highlight=False)
 
     if report.validation:
         v = report.validation

@@ -258,8 +258,13 @@ def assemble(lp: LoadedPlan, out_dir: Path, audit: dict[str, Any], pilots: dict[
     from tunewise.rights.plan import findings as rights_findings, plan_rights
     from tunewise.runner.checks import load_plan_catalog
 
-    rights = plan_rights(plan, load_plan_catalog(lp))
-    found = narrative.findings(plan, audit, pilots, decision, estimates) + rights_findings(rights)
+    from tunewise.rights import regulatory
+
+    catalog = load_plan_catalog(lp)
+    rights = plan_rights(plan, catalog)
+    rights["regulatory"] = regulatory.plan_flags(plan, catalog, audit, estimates, pilots)
+    found = (narrative.findings(plan, audit, pilots, decision, estimates) + rights_findings(rights)
+             + regulatory.findings(rights["regulatory"]))
     summary = narrative.executive_summary(plan, decision, found, sens)
     return _json.jsonable({
         "schema_version": REPORT_SCHEMA_VERSION,
