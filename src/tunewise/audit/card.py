@@ -12,7 +12,7 @@ from tunewise.audit.report import AuditReport
 
 UNKNOWN = "unknown"
 _TASKS = {"classification": ("text-classification", None), "completion": ("text-generation", None),
-          "chat": ("text-generation", "conversational")}
+          "chat": ("text-generation", "conversational"), "preference": ("text-generation", None)}
 
 
 def _size_category(n: int) -> str:

@@ -134,6 +134,10 @@ class _Pass:
                         over[k][j] += o
                 for k, c in enumerate(self.counters):
                     over[k][j] += REPLY_PRIMING if c.cookbook_overheads else c.special_overhead
+                if ex.extra.get("rejected"):  # preference pairs: the non-preferred answer is trained on too
+                    texts.append(ex.extra["rejected"])
+                    owner.append(j)
+                    is_out.append(True)
                 if ex.extra.get("tools") or ex.extra.get("functions"):
                     self._tool_tokens(ex, j, over)
             else:
@@ -141,11 +145,11 @@ class _Pass:
                     texts.append(ex.text)
                     owner.append(j)
                     is_out.append(False)
-                out_text = ex.output
-                if out_text:
-                    texts.append(out_text)
-                    owner.append(j)
-                    is_out.append(True)
+                for out_text in (ex.output, ex.extra.get("rejected")):
+                    if out_text:
+                        texts.append(out_text)
+                        owner.append(j)
+                        is_out.append(True)
                 for k, c in enumerate(self.counters):
                     over[k][j] += c.special_overhead
         own = np.asarray(owner, dtype=np.int64)
@@ -214,7 +218,7 @@ class _Pass:
         from tunewise.detectors.pii import find_pii
 
         kinds: Counter[str] = Counter()
-        texts = ex.texts() if ex.kind == "chat" else [ex.text, ex.output or ""]
+        texts = (ex.texts() if ex.kind == "chat" else [ex.text, ex.output or ""]) + [ex.extra.get("rejected") or ""]
         for t in texts:
             if t:
                 for h in find_pii(t):
@@ -412,10 +416,10 @@ def audit_file(
             over_limit=acc.over[k], over_limit_lines=acc.over_lines[k],
             counting=("OpenAI cookbook chat billing: 3 tokens/message + 1/name + 3 reply priming; tools/functions "
                       "definitions as the cookbook's num_tokens_for_tools"
-                      if c.cookbook_overheads and fmt == "chat" else
+                      if c.cookbook_overheads and fmt in ("chat", "sharegpt") else
                       "role + content tokens per message, plus the model's special tokens (no chat template); "
                       "tools/functions definitions as their compact JSON"
-                      if fmt == "chat" else
+                      if fmt in ("chat", "sharegpt") else
                       "input + output tokens" + (f", plus {c.special_overhead} special tokens" if c.special_overhead else "")),
         )
     def order(p: Problem) -> tuple[bool, str, int]:

@@ -59,7 +59,8 @@ class AuditReport:
 
     @property
     def task(self) -> str:
-        return {"chat": "chat", "completion": "completion", "text-label": "classification"}[self.format]
+        return {"chat": "chat", "completion": "completion", "text-label": "classification", "sharegpt": "chat",
+                "alpaca": "completion", "preference": "preference"}[self.format]
 
     @property
     def ok(self) -> bool:

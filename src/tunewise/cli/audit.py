@@ -11,8 +11,8 @@ INTENDED_USES = ("commercial", "internal", "research", "non-commercial")
 
 
 def audit_cmd(
-    file: Annotated[Path, typer.Argument(help="training data: .jsonl (chat, prompt/completion, text+label), .csv, .tsv, .parquet")],
-    format: Annotated[str | None, typer.Option("--format", help="chat, completion or text-label (default: detected)")] = None,  # noqa: A002
+    file: Annotated[Path, typer.Argument(help="training data: .jsonl (chat, prompt/completion, text+label, preference pairs, ShareGPT, Alpaca), .csv, .tsv, .parquet")],
+    format: Annotated[str | None, typer.Option("--format", help="chat, completion, text-label, preference (DPO pairs), sharegpt or alpaca (default: detected)")] = None,  # noqa: A002
     tokenizer: Annotated[list[str] | None, typer.Option("--tokenizer", "-t", help="o200k_base (default), cl100k_base, minilm or a local HF model dir; comma-separated or repeated")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="context limit per example (default: the tokenizer's known limit)")] = None,
     model: Annotated[str | None, typer.Option(help="PROVIDER/MODEL from the catalog: its context limit (and tokenizer, unless -t is given)")] = None,

@@ -70,7 +70,7 @@ class DataSpec(_Strict):
     train: Path
     validation: Path | None = None
     test: Path | None = None
-    format: Literal["chat", "completion", "text-label"] | None = None
+    format: Literal["chat", "completion", "text-label", "sharegpt", "alpaca"] | None = None
     columns: ColumnsSpec = ColumnsSpec()
     license: str | None = Field(None, description="SPDX expression, e.g. Apache-2.0 or LicenseRef-research-use")
     source: str | None = None

@@ -48,9 +48,30 @@ def _columns(d: dict[str, Any]) -> list[tuple[str, str]]:
     cols = (d.get("settings") or {}).get("columns") or {}
     if d["format"] == "chat":
         return [("messages", "messages")]
+    if d["format"] == "sharegpt":
+        return [("conversations", "conversations")]
+    if d["format"] == "alpaca":
+        return [("instruction", "instruction"), ("input", "input"), ("output", "output")]
+    if d["format"] == "preference":
+        first = _first_keys(Path(d["file"]))
+        keys = ("input", "preferred_output", "non_preferred_output") if "preferred_output" in first \
+            else ("prompt", "chosen", "rejected")
+        return [(k, k) for k in keys]
     if d["format"] == "completion":
         return [("prompt", cols.get("prompt", "prompt")), ("completion", cols.get("completion", "completion"))]
     return [("text", cols.get("text", "text")), ("label", cols.get("label", "label"))]
+
+
+def _first_keys(path: Path) -> set[str]:
+    with path.open("rb") as fh:
+        for raw in fh:
+            try:
+                obj = json.loads(raw.removeprefix(b"\xef\xbb\xbf"))
+            except ValueError:
+                continue
+            if isinstance(obj, dict):
+                return set(obj)
+    return set()
 
 
 def _license_value(lic: dict[str, Any]) -> str | None:
