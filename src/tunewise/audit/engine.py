@@ -160,6 +160,12 @@ class _Pass:
             out_t = np.bincount(own[outm], weights=counts[outm], minlength=n).astype(np.int64)
             in_t = np.bincount(own[~outm], weights=counts[~outm], minlength=n).astype(np.int64)
             in_t += np.asarray(over[k], dtype=np.int64)
+            if c.chat_template is not None:  # the model's own chat template, tools included, where it renders
+                for j, ex in enumerate(batch):
+                    if ex.kind == "chat" and ex.messages is not None and not ex.extra.get("rejected"):
+                        got = c.chat_counts(ex.messages, ex.extra.get("tools"))
+                        if got is not None:
+                            in_t[j], out_t[j] = got
             tot = in_t + out_t
             self.totals[k].frombytes(tot.astype(np.uint32).tobytes())
             self.in_sum[k] += int(in_t.sum())
@@ -414,7 +420,12 @@ def audit_file(
             name=c.name, kind=c.kind, totals=acc.totals[k], input_total=acc.in_sum[k], output_total=acc.out_sum[k],
             limit=limits[k], limit_source=sources[k],
             over_limit=acc.over[k], over_limit_lines=acc.over_lines[k],
-            counting=("OpenAI cookbook chat billing: 3 tokens/message + 1/name + 3 reply priming; tools/functions "
+            counting=(f"the model's own chat template (tokenizer.apply_chat_template, tools included): input = the "
+                      f"conversation before the last assistant message + generation prompt, output = the rest"
+                      + (f"; {c.template_fallbacks} examples the template could not render counted per message"
+                         if c.template_fallbacks else "")
+                      if c.chat_template is not None and fmt in ("chat", "sharegpt") else
+                      "OpenAI cookbook chat billing: 3 tokens/message + 1/name + 3 reply priming; tools/functions "
                       "definitions as the cookbook's num_tokens_for_tools"
                       if c.cookbook_overheads and fmt in ("chat", "sharegpt") else
                       "role + content tokens per message, plus the model's special tokens (no chat template); "

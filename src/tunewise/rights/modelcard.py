@@ -29,7 +29,9 @@ def base_model_of(model: str) -> tuple[str | None, str | None, str]:
         from tunewise.catalog import load_catalog
 
         m = load_catalog().open_model(cid)
-        return m.hf_id, m.license, f"catalog entry {cid} ({m.source_url}, checked {m.checked_on})"
+        # the bundled SmolLM2 is the Instruct variant of the catalog's smollm2-135m (same license)
+        hf_id = f"{m.hf_id}-Instruct" if model == "smollm2" else m.hf_id
+        return hf_id, m.license, f"catalog entry {cid} ({m.source_url}, checked {m.checked_on})"
     readme = Path(model) / "README.md"
     if readme.is_file():
         meta = _front_matter(readme.read_text(encoding="utf-8", errors="replace"))
