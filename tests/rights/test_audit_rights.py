@@ -88,3 +88,10 @@ def test_croissant_reports_personal_data_found(cli, tmp_path) -> None:
     assert [x["name"] for x in doc["recordSet"][0]["field"]] == ["prompt", "completion"]
     assert "found personal data in 4 of 5 examples" in doc["rai:personalSensitiveInformation"]
     assert validate(out) == []
+
+
+def test_pilot_card_options_are_checked_before_training(cli, rt, tmp_path) -> None:
+    r = cli("pilot", rt, "--model", "tfidf-logreg", "--use", "comercial", "--out", tmp_path / "run")
+    assert r.code == 2 and "Did you mean 'commercial'" in r.stderr and not (tmp_path / "run").exists()
+    r = cli("pilot", rt, "--model", "tfidf-logreg", "--base-model-license", "gema", "--out", tmp_path / "run")
+    assert r.code == 2 and "Did you mean 'gemma'" in r.stderr and "Traceback" not in r.output

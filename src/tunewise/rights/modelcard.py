@@ -165,9 +165,11 @@ def _limitations(p: dict[str, Any]) -> list[str]:
     n_test = (p["data"]["splits"] or {}).get("test")
     out.append(f"Evaluated on {n_test} held-out examples from the same source as the training data; "
                "scores on other data will differ")
-    ov = p["data"].get("overlap") or {}
-    if ov.get("total"):
-        out.append(f"{ov['total']} test items overlap the training data (see pilot.json data.overlap)")
+    ov = (p["data"].get("overlap") or {}).get("test") or {}
+    if ov.get("overlapping"):
+        out.append(f"{ov['overlapping']} of {ov.get('examples')} test items also occur in the training data"
+                   + (" (left out of scoring)" if ov.get("removed_from_scoring") else
+                      " and were scored: the test scores are optimistic"))
     if p.get("model_note"):
         out.append(str(p["model_note"]))
     if p["method"] == "lora":
