@@ -95,3 +95,16 @@ def test_pilot_card_options_are_checked_before_training(cli, rt, tmp_path) -> No
     assert r.code == 2 and "Did you mean 'commercial'" in r.stderr and not (tmp_path / "run").exists()
     r = cli("pilot", rt, "--model", "tfidf-logreg", "--base-model-license", "gema", "--out", tmp_path / "run")
     assert r.code == 2 and "Did you mean 'gemma'" in r.stderr and "Traceback" not in r.output
+
+
+def test_dataset_card_carries_the_verdict(tmp_path) -> None:
+    from tunewise.audit import audit_file, write_card
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"text": f"mail jane{i}@example.com", "label": "a" if i % 2 else "b"}) + "\n"
+                            for i in range(6)))
+    rep = audit_file(data, license="CC-BY-SA-4.0", intended_use="commercial", base_model_license="gemma",
+                     near_dups=False)
+    text = write_card(rep, tmp_path / "card.md").read_text()
+    assert "**Rights verdict:** commercial use: allowed with obligations (data CC-BY-SA-4.0 + base model gemma)" in text
+    assert "[gemma]" in text and "GDPR: personal data in 6 of 6 training examples" in text
