@@ -95,8 +95,11 @@ def test_pilot_records_the_overlap_and_the_flag_drops_it(cli, tmp_path, jsonl) -
     for flag, n_test in (((), 140), (("--drop-test-overlap",), 100)):
         out = tmp_path / f"run{len(flag)}"
         r = cli("pilot", tr, "--test", te, "--model", "tfidf-logreg", "--val-fraction", "0", "--out", out,
-                "--quiet", *flag)
+                "--quiet", "--license", "CC-BY-NC-4.0", "--use", "commercial", *flag)
         assert r.code == 0, r.output
+        card = (out / "README.md").read_text()  # the run dir's model card says what the run measured and allows
+        assert "**Rights verdict:** commercial use: not allowed (data CC-BY-NC-4.0)" in card
+        assert "license: cc-by-nc-4.0" in card and "40 of 140 test items also occur in the training data" in card
         assert "test overlap: 40 of 140" in r.stdout
         d = json.loads((out / "pilot.json").read_text())
         ov = d["data"]["overlap"]["test"]

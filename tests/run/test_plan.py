@@ -162,6 +162,8 @@ BAD = [
      "serve: {cpu", "Did you mean 'aws/c7i.large'"),
     ("floor pinned on a GPU", lambda t: t.replace("    method: baseline", "    method: baseline\n    serve: {gpu: l4@runpod}"),
      "serve: {gpu", "runs on CPUs only"),
+    ("unknown base model license", lambda t: t.replace("    method: baseline", "    method: baseline\n    base_model_license: lama3.1"),
+     "base_model_license: lama3.1", "Did you mean 'llama3.1'"),
     ("equivalence margin out of range", lambda t: t.replace("horizon_months: 6", "horizon_months: 6\ndecision:\n  equivalence_margin: 2"),
      "equivalence_margin: 2", "less than or equal to 0.5"),
 ]

@@ -12,7 +12,7 @@ from tunewise.audit.report import AuditReport
 
 UNKNOWN = "unknown"
 _TASKS = {"classification": ("text-classification", None), "completion": ("text-generation", None),
-          "chat": ("text-generation", "conversational")}
+          "chat": ("text-generation", "conversational"), "preference": ("text-generation", None)}
 
 
 def _size_category(n: int) -> str:
@@ -101,6 +101,13 @@ def render_card(report: AuditReport) -> str:
               f"(SPDX valid: {'yes' if report.license.valid else 'no'}; commercial use: {report.license.use})", ""]
     for w in report.license.warnings:
         lines.append(f"- Warning: {w}")
+    if report.license.verdict:
+        from tunewise.rights.render import markdown_lines
+
+        lines += [""] + markdown_lines(report.license.verdict)
+    for flag in d.get("regulatory") or []:
+        lines += ["", f"- {flag['title']}: {flag['detail']} ({'; '.join(s['url'] for s in flag['sources'])}; "
+                      f"{flag['note']})"]
     lines += ["", "## Maintenance", "", f"- Maintainer: {given('maintainer')}", f"- Citation: {given('citation')}", ""]
     return "\n".join(lines)
 

@@ -134,6 +134,10 @@ class _Pass:
                         over[k][j] += o
                 for k, c in enumerate(self.counters):
                     over[k][j] += REPLY_PRIMING if c.cookbook_overheads else c.special_overhead
+                if ex.extra.get("rejected"):  # preference pairs: the non-preferred answer is trained on too
+                    texts.append(ex.extra["rejected"])
+                    owner.append(j)
+                    is_out.append(True)
                 if ex.extra.get("tools") or ex.extra.get("functions"):
                     self._tool_tokens(ex, j, over)
             else:
@@ -141,11 +145,11 @@ class _Pass:
                     texts.append(ex.text)
                     owner.append(j)
                     is_out.append(False)
-                out_text = ex.output
-                if out_text:
-                    texts.append(out_text)
-                    owner.append(j)
-                    is_out.append(True)
+                for out_text in (ex.output, ex.extra.get("rejected")):
+                    if out_text:
+                        texts.append(out_text)
+                        owner.append(j)
+                        is_out.append(True)
                 for k, c in enumerate(self.counters):
                     over[k][j] += c.special_overhead
         own = np.asarray(owner, dtype=np.int64)
@@ -156,6 +160,12 @@ class _Pass:
             out_t = np.bincount(own[outm], weights=counts[outm], minlength=n).astype(np.int64)
             in_t = np.bincount(own[~outm], weights=counts[~outm], minlength=n).astype(np.int64)
             in_t += np.asarray(over[k], dtype=np.int64)
+            if c.chat_template is not None:  # the model's own chat template, tools included, where it renders
+                for j, ex in enumerate(batch):
+                    if ex.kind == "chat" and ex.messages is not None and not ex.extra.get("rejected"):
+                        got = c.chat_counts(ex.messages, ex.extra.get("tools"))
+                        if got is not None:
+                            in_t[j], out_t[j] = got
             tot = in_t + out_t
             self.totals[k].frombytes(tot.astype(np.uint32).tobytes())
             self.in_sum[k] += int(in_t.sum())
@@ -214,7 +224,7 @@ class _Pass:
         from tunewise.detectors.pii import find_pii
 
         kinds: Counter[str] = Counter()
-        texts = ex.texts() if ex.kind == "chat" else [ex.text, ex.output or ""]
+        texts = (ex.texts() if ex.kind == "chat" else [ex.text, ex.output or ""]) + [ex.extra.get("rejected") or ""]
         for t in texts:
             if t:
                 for h in find_pii(t):
@@ -320,6 +330,7 @@ def audit_file(
     license: str | None = None,  # noqa: A002 - mirrors the CLI option
     source: str | None = None,
     intended_use: str | None = None,
+    base_model_license: str | None = None,
     near_dups: bool = True,
     near_threshold: float = 0.8,
     num_perm: int = 128,
@@ -392,7 +403,8 @@ def audit_file(
         "max_indexed": near_dup_limit, "bounded": bool(near and near.bounded), "enabled": near_dups,
     }
 
-    lic, lic_problems = provenance(path, license=license, source=source, intended_use=intended_use)
+    lic, lic_problems = provenance(path, license=license, source=source, intended_use=intended_use,
+                                   base_model_license=base_model_license)
     for p in lic_problems:
         problems.add(p)
 
@@ -408,12 +420,17 @@ def audit_file(
             name=c.name, kind=c.kind, totals=acc.totals[k], input_total=acc.in_sum[k], output_total=acc.out_sum[k],
             limit=limits[k], limit_source=sources[k],
             over_limit=acc.over[k], over_limit_lines=acc.over_lines[k],
-            counting=("OpenAI cookbook chat billing: 3 tokens/message + 1/name + 3 reply priming; tools/functions "
+            counting=(f"the model's own chat template (tokenizer.apply_chat_template, tools included): input = the "
+                      f"conversation before the last assistant message + generation prompt, output = the rest"
+                      + (f"; {c.template_fallbacks} examples the template could not render counted per message"
+                         if c.template_fallbacks else "")
+                      if c.chat_template is not None and fmt in ("chat", "sharegpt") else
+                      "OpenAI cookbook chat billing: 3 tokens/message + 1/name + 3 reply priming; tools/functions "
                       "definitions as the cookbook's num_tokens_for_tools"
-                      if c.cookbook_overheads and fmt == "chat" else
+                      if c.cookbook_overheads and fmt in ("chat", "sharegpt") else
                       "role + content tokens per message, plus the model's special tokens (no chat template); "
                       "tools/functions definitions as their compact JSON"
-                      if fmt == "chat" else
+                      if fmt in ("chat", "sharegpt") else
                       "input + output tokens" + (f", plus {c.special_overhead} special tokens" if c.special_overhead else "")),
         )
     def order(p: Problem) -> tuple[bool, str, int]:

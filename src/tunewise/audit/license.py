@@ -40,12 +40,15 @@ class LicenseInfo:
     intended_use: str | None = None
     warnings: list[str] = field(default_factory=list)
     datacard: dict[str, Any] = field(default_factory=dict)
+    base_model_license: str | None = None
+    verdict: dict[str, Any] | None = None  # tunewise.rights verdict for data + base model + intended use
 
     def to_dict(self) -> dict[str, Any]:
         return {"expression": self.expression, "normalized": self.normalized, "valid": self.valid,
                 "use": self.use, "licenses": self.licenses, "errors": self.errors, "source": self.source,
                 "provenance_from": self.provenance_from, "intended_use": self.intended_use,
-                "warnings": self.warnings}
+                "base_model_license": self.base_model_license, "verdict": self.verdict, "warnings": self.warnings,
+                "datacard": self.datacard}
 
 
 @lru_cache(maxsize=1)
@@ -140,8 +143,9 @@ def read_datacard(path: Path) -> tuple[dict[str, Any], Path | None]:
 
 
 def provenance(path: Path, *, license: str | None, source: str | None,  # noqa: A002 - CLI name
-               intended_use: str | None) -> tuple[LicenseInfo, list[Problem]]:
-    """License + source from the options, else from the sidecar card; warnings for risky use."""
+               intended_use: str | None, base_model_license: str | None = None) -> tuple[LicenseInfo, list[Problem]]:
+    """License + source from the options, else from the sidecar card; warnings for risky use; with an
+    intended use, the rights verdict for data + base model (``tunewise.rights.verdict``)."""
     card, card_path = read_datacard(path)
     expr = license if license is not None else card.get("license")
     info = parse_license(expr)
@@ -159,12 +163,23 @@ def provenance(path: Path, *, license: str | None, source: str | None,  # noqa: 
     if info.expression and not info.valid:
         warn(f"license '{info.expression}' is not a valid SPDX expression ({'; '.join(info.errors)})",
              "Use SPDX ids (https://spdx.org/licenses/) or LicenseRef-<name> for custom terms")
-    if intended_use == "commercial":
+    info.base_model_license = base_model_license
+    if intended_use in ("commercial", "internal", "research", "non-commercial"):
+        from tunewise.rights import verdict
+
+        v = verdict(expr, base_model_license, intended_use)
+        info.verdict = v.to_dict()
+        base = next((p for p in v.parts if p.role == "base model"), None)
+        if base is not None and base.status == "not-allowed":
+            warn(f"base model license '{base_model_license}' does not allow {intended_use} use",
+                 "Pick a base model whose license allows it (tunewise catalog lists each model's license)")
+    if intended_use in ("commercial", "internal"):
         if info.use == "non-commercial":
-            warn(f"license '{info.expression}' does not allow commercial use",
+            warn(f"license '{info.expression}' does not allow commercial use"
+                 + (" (internal use inside a business counts as commercial)" if intended_use == "internal" else ""),
                  "Get another license for this data or do not use it for a commercial model")
         elif info.use == "unknown":
             what = "no license is recorded" if not info.expression else f"license '{info.expression}' is unclear for commercial use"
-            warn(f"{what} and the intended use is commercial",
+            warn(f"{what} and the intended use is {intended_use}",
                  "Pass --license SPDX-EXPR (or add license: to datacard.yaml) after checking the terms")
     return info, problems

@@ -85,6 +85,16 @@ def render(report: AuditReport, console: Console, *, full_list: str | None = Non
                   + f"; source: {lic.source or 'unknown'}"
                   + (f"; from {lic.provenance_from}" if lic.provenance_from else "")
                   + (f"; intended use: {lic.intended_use}" if lic.intended_use else ""), highlight=False)
+    if lic.verdict:
+        from tunewise.rights.render import print_verdict
+
+        print_verdict(lic.verdict, console)
+    for flag in d["regulatory"]:
+        from rich.markup import escape
+
+        console.print(f"[yellow]{escape(flag['title'])}[/]: {escape(flag['detail'])} Sources: "
+                      + escape("; ".join(f"{s['name']} {s['url']}" for s in flag["sources"]))
+                      + f" [dim]{escape(flag['note'])}[/]", highlight=False)
 
     if report.validation:
         v = report.validation

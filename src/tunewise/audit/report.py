@@ -59,7 +59,8 @@ class AuditReport:
 
     @property
     def task(self) -> str:
-        return {"chat": "chat", "completion": "completion", "text-label": "classification"}[self.format]
+        return {"chat": "chat", "completion": "completion", "text-label": "classification", "sharegpt": "chat",
+                "alpaca": "completion", "preference": "preference"}[self.format]
 
     @property
     def ok(self) -> bool:
@@ -73,6 +74,12 @@ class AuditReport:
         least = min(self.labels.items(), key=lambda kv: kv[1])
         return {"classes": len(self.labels), "imbalance_ratio": round(most[1] / least[1], 3),
                 "majority": most[0], "minority": least[0]}
+
+    def _regulatory(self) -> list[dict[str, Any]]:
+        from tunewise.rights.regulatory import gdpr_note
+
+        note = gdpr_note({"pii_examples": self.pii_examples, "pii": self.pii, "examples": self.examples})
+        return [note] if note else []
 
     def to_dict(self) -> dict[str, Any]:
         from tunewise import __version__
@@ -100,6 +107,7 @@ class AuditReport:
             "pii_samples": self.pii_samples,
             "pii_detector": "tunewise.detectors.pii (regex + checksums)" if self.pii_enabled else None,
             "license": self.license.to_dict(),
+            "regulatory": self._regulatory(),
             "validation": self.validation,
             "settings": self.settings,
         }

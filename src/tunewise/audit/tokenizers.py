@@ -77,6 +77,24 @@ class TokenCounter:
     _cache: dict[str, int] = field(default_factory=dict, repr=False)
     _cached_chars: int = field(default=0, repr=False)
     _loader: Any = field(default=None, repr=False)  # builds _impl on first use (tiktoken: ~86 MB)
+    chat_template: Any = field(default=None, repr=False)  # a transformers tokenizer whose chat template counts chats
+    template_fallbacks: int = 0  # chat examples the template could not render (counted per message instead)
+
+    def chat_counts(self, messages: list[dict[str, Any]], tools: Any = None) -> tuple[int, int] | None:
+        """(input, output) tokens of a chat as the model's own chat template renders it: input = the
+        conversation before the last assistant message plus the generation prompt, output = the rest.
+        None when the template cannot render it (the caller then counts per message)."""
+        tok = self.chat_template
+        last = max(i for i, m in enumerate(messages) if m.get("role") == "assistant")
+        try:
+            full = tok.apply_chat_template(messages, tools=tools or None, tokenize=False)
+            prompt = tok.apply_chat_template(messages[:last], tools=tools or None, tokenize=False,
+                                             add_generation_prompt=True)
+        except Exception:  # noqa: BLE001 - jinja templates raise their own errors (e.g. roles they refuse)
+            self.template_fallbacks += 1
+            return None
+        n_full, n_prompt = self.count([full, prompt])
+        return n_prompt, max(n_full - n_prompt, 0)
 
     @property
     def impl(self) -> Any:
@@ -209,7 +227,31 @@ def _hf_counter(path: Path, *, name: str) -> TokenCounter:
     tok.no_padding()
     limit, source = _hf_limit(path)
     special = len(tok.encode("", add_special_tokens=True).ids)
-    return TokenCounter(name, "hf", limit, source, special_overhead=special, _impl=tok)
+    return TokenCounter(name, "hf", limit, source, special_overhead=special, _impl=tok,
+                        chat_template=_template_tokenizer(path))
+
+
+def _template_tokenizer(path: Path) -> Any:
+    """The model's tokenizer with its chat template (transformers), or None when it has no template.
+    The rendered text is tokenized by the tokenizers.json counter itself (special tokens in the
+    template text are single tokens there too)."""
+    cfg = path / "tokenizer_config.json"
+    has = (path / "chat_template.jinja").is_file()
+    if not has and cfg.is_file():
+        try:
+            has = bool(json.loads(cfg.read_text(encoding="utf-8")).get("chat_template"))
+        except (ValueError, OSError):
+            has = False
+    if not has:
+        return None
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        return None  # without the train extra, chats are counted per message
+    try:
+        return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    except Exception:  # noqa: BLE001 - a template we cannot load: count per message
+        return None
 
 
 def _hf_limit(path: Path) -> tuple[int | None, str]:

@@ -325,6 +325,11 @@ class OpenModel(_Strict):
     vocab: int = Field(gt=0)
     context: int = Field(gt=0)
     license: str
+    training_flops: Decimal | None = Field(None, gt=0, allow_inf_nan=False,
+                                           description="the base model's pre-training compute in FLOPs (for the "
+                                                       "EU AI Act one-third modification ratio)")
+    training_flops_source: Annotated[str, Field(pattern=r"^https?://\S+$")] | None = None
+    training_flops_note: str = ""
     tokenizer: str | None = Field(None, description="the audit's name for this model's tokenizer, if it has one")
     source_url: Annotated[str, Field(pattern=r"^(https?|file)://\S+$")]
     checked_on: date
@@ -333,6 +338,8 @@ class OpenModel(_Strict):
 
     @model_validator(mode="after")
     def _moe(self) -> OpenModel:
+        if (self.training_flops is None) != (self.training_flops_source is None):
+            raise ValueError("training_flops and training_flops_source go together (a figure needs its source)")
         moe = (self.experts, self.experts_active, self.active_params)
         if any(v is not None for v in moe) and any(v is None for v in moe):
             raise ValueError("a mixture-of-experts model needs experts, experts_active and active_params")

@@ -7,21 +7,25 @@ from typing import Annotated
 
 import typer
 
-INTENDED_USES = ("commercial", "non-commercial", "research")
+INTENDED_USES = ("commercial", "internal", "research", "non-commercial")
 
 
 def audit_cmd(
-    file: Annotated[Path, typer.Argument(help="training data: .jsonl (chat, prompt/completion, text+label), .csv, .tsv, .parquet")],
-    format: Annotated[str | None, typer.Option("--format", help="chat, completion or text-label (default: detected)")] = None,  # noqa: A002
+    file: Annotated[Path, typer.Argument(help="training data: .jsonl (chat, prompt/completion, text+label, preference pairs, ShareGPT, Alpaca), .csv, .tsv, .parquet")],
+    format: Annotated[str | None, typer.Option("--format", help="chat, completion, text-label, preference (DPO pairs), sharegpt or alpaca (default: detected)")] = None,  # noqa: A002
     tokenizer: Annotated[list[str] | None, typer.Option("--tokenizer", "-t", help="o200k_base (default), cl100k_base, minilm or a local HF model dir; comma-separated or repeated")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="context limit per example (default: the tokenizer's known limit)")] = None,
     model: Annotated[str | None, typer.Option(help="PROVIDER/MODEL from the catalog: its context limit (and tokenizer, unless -t is given)")] = None,
     validation: Annotated[Path | None, typer.Option(help="validation file: checked too, and for overlap with FILE")] = None,
     license: Annotated[str | None, typer.Option("--license", help="SPDX license expression of the data, e.g. 'CC-BY-4.0'")] = None,  # noqa: A002
     source: Annotated[str | None, typer.Option(help="where the data comes from (URL)")] = None,
-    intended_use: Annotated[str | None, typer.Option(help="commercial, non-commercial or research")] = None,
+    intended_use: Annotated[str | None, typer.Option("--use", "--intended-use", help="commercial (a product or service for others), internal (inside your organisation), research or non-commercial: gives the rights verdict")] = None,
+    base_model_license: Annotated[str | None, typer.Option("--base-model-license", help="license of the base model to fine-tune, e.g. llama3.1, gemma, apache-2.0 (see the catalog's open models)")] = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the JSON report here ('-' for stdout)")] = None,
     card: Annotated[Path | None, typer.Option(help="write a dataset card (Markdown) here")] = None,
+    croissant: Annotated[Path | None, typer.Option(help="write a Croissant 1.1 JSON-LD description (with RAI fields) here")] = None,
+    creator: Annotated[str | None, typer.Option(help="who made the data set (Croissant creator)")] = None,
+    date_published: Annotated[str | None, typer.Option(help="when the data set was published, YYYY-MM-DD (Croissant)")] = None,
     strict: Annotated[bool, typer.Option(help="treat every warning as fatal (exit 2)")] = False,
     text_field: Annotated[str, typer.Option(help="text column / key")] = "text",
     label_field: Annotated[str, typer.Option(help="label column / key")] = "label",
@@ -38,7 +42,8 @@ def audit_cmd(
     """Audit a training file: validity, tokens per tokenizer, context limits, duplicates, labels, PII, license.
 
     Exit codes: 0 usable (warnings only, unless --strict); 2 invalid rows or a file that cannot be read
-    (the report is still printed and written first).
+    (the report is still printed and written first); 2 with --strict when the rights verdict for
+    --use is "not allowed" (or any warning).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -51,13 +56,24 @@ def audit_cmd(
 
     if format is not None and format not in FORMATS:
         raise BadInputError(f"unknown format '{format}'", fix=did_you_mean(format, FORMATS))
+    if date_published is not None:
+        from datetime import date
+
+        try:
+            date.fromisoformat(date_published)
+        except ValueError:
+            raise BadInputError("--date-published must be a date YYYY-MM-DD", why=f"got '{date_published}'") from None
+    if base_model_license is not None and base_model_license.lower() != "unknown":
+        from tunewise.rights.table import get
+
+        get(base_model_license, what="base model license")
     if intended_use is not None and intended_use not in INTENDED_USES:
         raise BadInputError(f"unknown intended use '{intended_use}'", fix=did_you_mean(intended_use, INTENDED_USES))
     if num_perm < 16 or num_perm > 1024:
         raise BadInputError("--num-perm must be between 16 and 1024", why=f"got {num_perm}")
     if near_dup_limit < 0:
         raise BadInputError("--near-dup-limit must be >= 0", why=f"got {near_dup_limit}")
-    for out in (json_out, card):
+    for out in (json_out, card, croissant):
         if out is not None and str(out) != "-" and out.resolve() == file.resolve():
             raise BadInputError("an output path is the input file", where=str(out),
                                 fix="Write the report somewhere else; the input is never modified")
@@ -80,6 +96,7 @@ def audit_cmd(
         task = bar.add_task("audit", total=total)
         report = audit_file(file, fmt=format, columns=columns, tokenizers=tokenizers, max_tokens=max_tokens, model=model,
                             validation=validation, license=license, source=source, intended_use=intended_use,
+                            base_model_license=base_model_license,
                             near_dups=near_dups, near_threshold=near_threshold, num_perm=num_perm,
                             near_dup_limit=near_dup_limit, pii=pii, workers=workers,
                             progress=lambda line: bar.update(task, completed=line))
@@ -93,12 +110,21 @@ def audit_cmd(
                 screen.print(f"JSON report: {json_out} (schema {report.to_dict()['schema_version']}, docs/audit-schema.md)")
         if card is not None:
             screen.print(f"dataset card: {write_card(report, card)}")
+        if croissant is not None:
+            from tunewise.rights.croissant import write_croissant
+
+            screen.print(f"Croissant: {write_croissant(report, croissant, creator=creator, date_published=date_published)}")
     except OSError as exc:
         raise BadInputError("cannot write the report", where=str(exc.filename or json_out or card),
                             why=exc.strerror or str(exc), fix="Choose a writable path") from None
     if report.n_errors:
         raise BadInputError(f"{report.n_errors:,} invalid row(s): the file cannot be used for fine-tuning as is",
                             where=str(file), fix="Fix the rows listed above (each with file:line)")
+    v = report.license.verdict
+    if strict and v and v["status"] == "not-allowed":
+        raise BadInputError(f"--strict: rights verdict for {v['use']} use is 'not allowed'", where=str(file),
+                            why="; ".join(r for r in v["reasons"] if "not" in r or "research only" in r) or None,
+                            fix="Use data and a base model whose licenses allow this use, or change --use")
     if strict and report.n_warnings:
         raise BadInputError(f"--strict: {report.n_warnings:,} warning(s) found", where=str(file),
                             fix="Fix the warnings listed above or run without --strict")

@@ -70,6 +70,12 @@ def pilot(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run directory."),
     json_out: str | None = typer.Option(None, "--json", help="Also write the pilot JSON here ('-' for stdout)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    data_license: str | None = typer.Option(None, "--license", help="SPDX license of DATA for the model card "
+                                            "(default: its datacard.yaml)."),
+    use: str | None = typer.Option(None, "--use", help="Intended use for the model card's rights verdict: "
+                                   "commercial | internal | research | non-commercial."),
+    base_model_license: str | None = typer.Option(None, "--base-model-license", help="Base model license for the "
+                                                  "model card (default: the catalog entry)."),
 ) -> None:
     """Fine-tune (or prompt) a real model on DATA, evaluate it with confidence intervals, time it."""
     from tunewise.cli._output import console, write_json
@@ -77,6 +83,15 @@ def pilot(
     from tunewise.pilot.learning_curve import default_fractions
     from tunewise.pilot.run import run_pilot
 
+    if use is not None:
+        from tunewise.rights.verdict import check_use
+
+        check_use(use)
+    if base_model_license is not None and base_model_license.lower() != "unknown":
+        from tunewise.rights.table import get
+
+        get(base_model_license, what="base model license")
+    card = {"data_license": data_license, "intended_use": use, "base_model_license": base_model_license}
     cfg = PilotConfig(data=data, model=model, method=method, out_dir=out, seed=seed, epochs=epochs,
                       batch_size=batch_size, learning_rate=lr, max_length=max_length,
                       max_train_examples=max_train_examples, validation=validation, test=test,
@@ -87,7 +102,8 @@ def pilot(
                       ray_address=ray_address, workers=workers, target=target, few_shot_k=few_shot_k,
                       max_new_tokens=max_new_tokens, lora_r=lora_r, lora_alpha=2 * lora_r, text_field=text_field,
                       label_field=label_field, batch_sizes=_ints(batch_sizes, "--batch-sizes"), device=device,
-                      threads=threads, run_baseline=not no_baseline, overwrite=overwrite, progress=not quiet)
+                      threads=threads, run_baseline=not no_baseline, overwrite=overwrite, progress=not quiet,
+                      extra={k: v for k, v in card.items() if v is not None})
     result = run_pilot(cfg)
     payload = result.to_dict()
     if json_out:

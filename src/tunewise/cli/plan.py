@@ -91,7 +91,7 @@ def _run(plan: Path, out: Path, *, executor: str = "local", workers: int | None 
     err_console.print(f"[bold]recommendation:[/] {summary['recommendation']}", highlight=False)
     if outcome.report["decision"].get("budget_finding"):
         err_console.print(f"[bold red]budget:[/] {outcome.report['decision']['budget_finding']}", highlight=False)
-    for name in ("json", "markdown"):
+    for name in ("json", "markdown", "croissant"):
         err_console.print(f"{name}: {outcome.paths[name]}", highlight=False)
     console.print(f"report: {outcome.paths['html'].resolve()}", highlight=False, soft_wrap=True)
     if outcome.failed:

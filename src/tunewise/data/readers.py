@@ -19,7 +19,8 @@ from tunewise.data import chat
 from tunewise.data.example import Example, TaskKind
 from tunewise.errors import BadInputError, Problem, did_you_mean
 
-FORMATS: tuple[str, ...] = ("chat", "completion", "text-label")
+FORMATS: tuple[str, ...] = ("chat", "completion", "text-label", "preference", "sharegpt", "alpaca")
+JSONL_ONLY = ("chat", "preference", "sharegpt")
 _CONTAINERS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".tsv": "tsv",
                ".parquet": "parquet", ".pq": "parquet"}
 _BOM = b"\xef\xbb\xbf"
@@ -74,7 +75,8 @@ class Dataset:
 
 
 def _kind_of(fmt: str) -> TaskKind:
-    return {"chat": "chat", "completion": "completion", "text-label": "classification"}[fmt]  # type: ignore[return-value]
+    return {"chat": "chat", "completion": "completion", "text-label": "classification", "sharegpt": "chat",  # type: ignore[return-value]
+            "alpaca": "completion", "preference": "completion"}[fmt]
 
 
 def container_of(path: Path) -> str:
@@ -127,6 +129,12 @@ def _shape_of(keys: Any, columns: Columns) -> str:
     keys = set(keys)
     if "messages" in keys:
         return "chat"
+    if "conversations" in keys:
+        return "sharegpt"
+    if "preferred_output" in keys or "non_preferred_output" in keys or {"chosen", "rejected"} <= keys:
+        return "preference"
+    if {"instruction", "output"} <= keys:
+        return "alpaca"
     if columns.prompt in keys and columns.completion in keys:
         return "completion"
     return "text-label"
@@ -150,8 +158,8 @@ def scan(path: str | Path, fmt: str | None = None, columns: Columns = Columns())
     fmt = fmt or detected
     if fmt not in FORMATS:
         raise BadInputError(f"unknown format '{fmt}'", fix=did_you_mean(fmt, FORMATS))
-    if fmt == "chat" and container != "jsonl":
-        raise BadInputError("chat data must be JSONL (one {\"messages\": [...]} object per line)",
+    if fmt in JSONL_ONLY + ("alpaca",) and container != "jsonl":
+        raise BadInputError(f"{fmt} data must be JSONL (one JSON object per line)",
                             where=str(path), fix="Convert the file to JSONL or use --format text-label")
     if container == "jsonl":
         yield from _scan_jsonl(path, fmt, columns)
@@ -245,6 +253,11 @@ def _json_type(obj: Any) -> str:
 def _record(obj: dict[str, Any], fmt: str, columns: Columns, name: str, lineno: int) -> Iterator[Example | Problem]:
     if fmt == "chat":
         yield from chat.to_example(obj, name, lineno)
+        return
+    if fmt in ("preference", "sharegpt", "alpaca"):
+        from tunewise.data import formats
+
+        yield from getattr(formats, fmt)(obj, name, lineno)
         return
     rid = obj.get(columns.id)
     ex_id = str(rid) if rid is not None else f"{_basename(name)}:{lineno}"

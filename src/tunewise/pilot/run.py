@@ -417,6 +417,9 @@ def _run_into(tmp: Path, out: Path, cfg: PilotConfig, resolved: models.ResolvedM
     }
     payload["wall_seconds"] = round(time.perf_counter() - started, 2)
     (tmp / "pilot.json").write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    from tunewise.rights import modelcard
+
+    modelcard.write(tmp, payload, cfg.extra)  # README.md: Hugging Face model card from the measured payload
     return payload
 
 

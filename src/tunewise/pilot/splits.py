@@ -40,6 +40,10 @@ class Splits:
 
 def _load(path: Path, columns: Columns, role: str) -> tuple[str, list[Example]]:
     ds = load(path, columns=columns)
+    if ds.format == "preference":
+        raise BadInputError("preference pairs (chosen / rejected) train with DPO, which pilots do not run",
+                            where=str(path), fix="Audit them with `tunewise audit`; pilot on the preferred answers "
+                                                 "as chat or prompt/completion data")
     ds.raise_if_errors(f"the {role} data has invalid rows")
     task = "classification" if ds.kind == "classification" else "generation"
     return task, ds.examples

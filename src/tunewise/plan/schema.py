@@ -70,11 +70,13 @@ class DataSpec(_Strict):
     train: Path
     validation: Path | None = None
     test: Path | None = None
-    format: Literal["chat", "completion", "text-label"] | None = None
+    format: Literal["chat", "completion", "text-label", "sharegpt", "alpaca"] | None = None
     columns: ColumnsSpec = ColumnsSpec()
     license: str | None = Field(None, description="SPDX expression, e.g. Apache-2.0 or LicenseRef-research-use")
     source: str | None = None
-    intended_use: Literal["commercial", "non-commercial", "research", "unknown"] = "unknown"
+    intended_use: Literal["commercial", "internal", "non-commercial", "research", "unknown"] = Field(
+        "unknown", description="commercial (a product or service for others), internal (inside your organisation), "
+                               "research / non-commercial; gives each candidate a rights verdict")
     drop_test_overlap: bool = Field(False, description="leave test items whose text also occurs in training "
                                                        "out of scoring (the overlap is reported either way)")
 
@@ -203,8 +205,27 @@ class _CandidateBase(_Strict):
     note: str = ""
 
 
+def _known_license(v: str | None) -> str | None:
+    if v is None or v.lower() == "unknown":
+        return v
+    from tunewise.rights.table import find, rows
+
+    if find(v) is None:
+        from tunewise.errors import did_you_mean
+
+        ids = sorted(r.id for r in rows() if "model" in r.applies_to)
+        raise ValueError(f"unknown base_model_license '{v}'. {did_you_mean(v, ids)}")
+    return v
+
+
+BaseModelLicense = Annotated[str | None, Field(None, description="license of the base model, a license table id "
+                                                                 "(default: the catalog's model entry)")]
+
+
 class LocalCandidate(_CandidateBase):
     kind: Literal["local"]
+    base_model_license: BaseModelLicense = None
+    _license_known = field_validator("base_model_license")(_known_license)
     model: str = Field(description="minilm | smollm2 | tfidf-logreg | a local Hugging Face directory")
     method: Literal[LOCAL_METHODS]  # type: ignore[valid-type]
     epochs: Decimal | None = Field(None, gt=0, le=50)
@@ -235,6 +256,8 @@ class LocalCandidate(_CandidateBase):
 
 class ApiFinetuneCandidate(_CandidateBase):
     kind: Literal["api-finetune"]
+    base_model_license: BaseModelLicense = None
+    _license_known = field_validator("base_model_license")(_known_license)
     provider: str
     model: str
     epochs: int | None = Field(None, ge=1, le=100, description="default: the provider's rule")
@@ -244,6 +267,8 @@ class ApiFinetuneCandidate(_CandidateBase):
 
 class SelfhostCandidate(_CandidateBase):
     kind: Literal["selfhost"]
+    base_model_license: BaseModelLicense = None
+    _license_known = field_validator("base_model_license")(_known_license)
     family: str = Field(description="open model id from the catalog, e.g. llama-3.1-8b")
     method: Literal["full", "lora", "qlora"]
     gpu: GpuOffer

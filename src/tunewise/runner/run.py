@@ -227,8 +227,11 @@ def run_plan(plan_path: Path | str, out_dir: Path | str, *, console: Console | N
     with console.status("writing the report …"):
         from tunewise import report as report_mod
 
+        from tunewise.rights.croissant import write_croissant
+
         _json.write(out_dir / "report.json", report)
-        paths = {"json": out_dir / "report.json", **report_mod.write(report, out_dir)}
+        paths = {"json": out_dir / "report.json", **report_mod.write(report, out_dir),
+                 "croissant": write_croissant(audit, out_dir / "croissant.json")}
     return RunOutcome(out_dir, report, paths, runner.records)
 
 
@@ -253,7 +256,16 @@ def assemble(lp: LoadedPlan, out_dir: Path, audit: dict[str, Any], pilots: dict[
     plan = lp.plan
     decision = decide.decide(plan, pilots, estimates)
     sens = decide.sensitivity(plan, pilots, decision, estimates)
-    found = narrative.findings(plan, audit, pilots, decision, estimates)
+    from tunewise.rights.plan import findings as rights_findings, plan_rights
+    from tunewise.runner.checks import load_plan_catalog
+
+    from tunewise.rights import regulatory
+
+    catalog = load_plan_catalog(lp)
+    rights = plan_rights(plan, catalog)
+    rights["regulatory"] = regulatory.plan_flags(plan, catalog, audit, estimates, pilots)
+    found = (narrative.findings(plan, audit, pilots, decision, estimates) + rights_findings(rights)
+             + regulatory.findings(rights["regulatory"]))
     summary = narrative.executive_summary(plan, decision, found, sens)
     return _json.jsonable({
         "schema_version": REPORT_SCHEMA_VERSION,
@@ -268,6 +280,7 @@ def assemble(lp: LoadedPlan, out_dir: Path, audit: dict[str, Any], pilots: dict[
         "estimates": estimates,
         "pilots": pilots,
         "audit": audit,
+        "rights": rights,
         "assumptions": _assumptions(lp, audit, estimates),
         "monitoring": narrative.monitoring(plan, audit, pilots, decision),
         "steps": [asdict(r) for r in records],

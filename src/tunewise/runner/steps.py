@@ -56,7 +56,14 @@ def pilot_inputs(lp: LoadedPlan, c: LocalCandidate) -> dict[str, Any]:
             "seed": p.seed, "epochs": c.epochs or p.epochs,
             "max_train_examples": c.max_train_examples or p.max_train_examples,
             "fractions": list(p.learning_curve) if c.learning_curve else None,
-            "target": lp.plan.task.target, "metric": lp.plan.task.metric}
+            "target": lp.plan.task.target, "metric": lp.plan.task.metric, "card": _card_options(lp, c)}
+
+
+def _card_options(lp: LoadedPlan, c: LocalCandidate) -> dict[str, Any]:
+    """What the run dir's model card (README.md) says about rights: from the plan."""
+    d = lp.plan.data
+    return {"data_license": d.license, "data_source": d.source, "intended_use": d.intended_use,
+            "base_model_license": c.base_model_license}
 
 
 def _dir_digest(path: Path) -> list[Any]:
@@ -79,6 +86,7 @@ def pilot_config(lp: LoadedPlan, c: LocalCandidate, run_dir: Path, *, progress: 
         "target": float(lp.plan.task.target) if lp.plan.task.target is not None else None,
         "target_metric": lp.plan.task.metric, "run_baseline": False, "progress": progress, "overwrite": True,
         "executor": "inline",  # the pilot is itself one job of the run's executor: no pool inside a pool
+        "extra": _card_options(lp, c),
     }
     if c.learning_curve and p.learning_curve and not prompting:
         kwargs["fractions"] = tuple(float(f) for f in p.learning_curve)

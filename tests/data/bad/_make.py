@@ -27,6 +27,12 @@ def chat(*msgs: tuple[str, object], **extra: object) -> str:
     return j({"messages": [{"role": r, "content": c} for r, c in msgs], **extra})
 
 
+DPO = j({"input": {"messages": [{"role": "user", "content": "Hi, how are you?"}]},
+         "preferred_output": [{"role": "assistant", "content": "Fine, thanks!"}],
+         "non_preferred_output": [{"role": "assistant", "content": "Go away."}]})
+SHAREGPT = j({"conversations": [{"from": "human", "value": "Capital of France?"}, {"from": "gpt", "value": "Paris"}]})
+ALPACA = j({"instruction": "Translate to English", "input": "chat", "output": "cat"})
+
 NEAR = ("the plot is thin and the pacing uneven, but the cast carries the whole film from the first scene to the "
         "last with charm and wit, and the score by an old hand at the genre keeps every reel moving along nicely")
 OK = [tl("a fine film with a warm heart"), tl("dull, long and loud", "neg")]
@@ -94,6 +100,26 @@ CORPUS: dict[str, tuple[str | bytes, int, str, list[str]]] = {
     "over_context_limit.jsonl": ("\n".join([OK[0], tl("word " * 60)]) + "\n", 2, "over the context limit of 20",
                                  ["--strict", "--max-tokens", "20"]),
     "csv_bom.csv": ("\ufefftext,label\ngreat film,pos\n", 1, "byte-order mark", ["--strict"]),
+    # preference pairs (OpenAI DPO shape and chosen/rejected), ShareGPT, Alpaca
+    "dpo_missing_non_preferred.jsonl": ("\n".join([DPO, j({"input": {"messages": [{"role": "user", "content": "2+2?"}]},
+                                                            "preferred_output": [{"role": "assistant", "content": "4"}]})]) + "\n",
+                                        2, "missing 'non_preferred_output'", []),
+    "dpo_output_not_assistant.jsonl": ("\n".join([DPO, j({"input": {"messages": [{"role": "user", "content": "2+2?"}]},
+                                                           "preferred_output": [{"role": "user", "content": "4"}],
+                                                           "non_preferred_output": [{"role": "assistant", "content": "5"}]})]) + "\n",
+                                       2, "preferred_output[0] must be an assistant message", []),
+    "dpo_chosen_equals_rejected.jsonl": ("\n".join([j({"prompt": "Capital of France?", "chosen": "Paris", "rejected": "Lyon"}),
+                                                     j({"prompt": "2+2", "chosen": "4", "rejected": " 4 "})]) + "\n",
+                                         2, "'chosen' and 'rejected' are the same", []),
+    "sharegpt_unknown_from.jsonl": ("\n".join([SHAREGPT, j({"conversations": [{"from": "hooman", "value": "hi"},
+                                                                              {"from": "gpt", "value": "hello"}]})]) + "\n",
+                                    2, "unknown 'from' 'hooman'", []),
+    "sharegpt_no_gpt_turn.jsonl": ("\n".join([SHAREGPT, j({"conversations": [{"from": "human", "value": "hi"}]})]) + "\n",
+                                   2, "no 'gpt' turn", []),
+    "alpaca_missing_output.jsonl": ("\n".join([ALPACA, j({"instruction": "Say hi", "input": ""})]) + "\n",
+                                    2, "missing 'output'", []),
+    "alpaca_output_not_string.jsonl": ("\n".join([ALPACA, j({"instruction": "Add", "input": "2+2", "output": 4})]) + "\n",
+                                       2, "'output' must be a string", []),
 }
 
 
