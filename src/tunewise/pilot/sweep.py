@@ -22,6 +22,7 @@ def curve_point(config: dict[str, Any], fraction: float, seed: int, n: int, max_
     """Train on ``n`` examples of the split (seed ``seed``) and return the test score with the
     per-item values the curve's bootstrap resamples."""
     from tunewise.pilot import learning_curve, models, splits
+    from tunewise.pilot import fit as F
     from tunewise.pilot import run as R
 
     cfg = PilotConfig(**{**config, "progress": False, "executor": "inline"})
@@ -32,7 +33,7 @@ def curve_point(config: dict[str, Any], fraction: float, seed: int, n: int, max_
     sub = splits.subsample(sp.train, n, seed, sp.task)
     if sp.task == "classification" and len({e.label for e in sub}) < len(sp.labels):
         return {**point, "skipped": "a class is missing from this subsample"}
-    fitted = R._fit(resolved.arch, sub, sp.labels, cfg, seed, resolved=resolved, device=device, progress=False,
+    fitted = F.fit(resolved.arch, sub, sp.labels, cfg, seed, resolved=resolved, device=device, progress=False,
                     label=f"curve {fraction:g} seed {seed}", task=sp.task, max_len=max_len)
     preds, _ = fitted.predict(sp.test)
     values = item_values(preds, sp.test, sp.labels, sp.task)
