@@ -9,7 +9,6 @@ their totals are still counted. The near-duplicate index has its own bound (see 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from array import array
 from collections import Counter
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tunewise.audit.duplicates import MAX_LISTED, exact_duplicates, hash64, normalise
 from tunewise.audit.neardup import NearDupIndex
 from tunewise.audit.report import AuditReport, TokenizerResult
 from tunewise.audit.tokenizers import (REPLY_PRIMING, TOKENS_PER_MESSAGE, TOKENS_PER_NAME, TokenCounter,
@@ -27,7 +27,6 @@ from tunewise.data.readers import container_of, detect_format
 from tunewise.errors import BadInputError, Problem
 
 MAX_STORED = 10_000  # problems of each severity kept for the report; totals are always exact
-MAX_LISTED = 100  # example pairs/lines listed per finding in the JSON
 BATCH = 2048
 
 Progress = Callable[[int], None]
@@ -49,14 +48,6 @@ class _Problems:
             self.n_warnings += 1
             if len(self.warnings) < MAX_STORED:
                 self.warnings.append(p)
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _h64(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
 
 
 def count_lines(path: Path) -> int | None:
@@ -203,9 +194,9 @@ class _Pass:
         for ex in batch:
             self.n += 1
             self.lines.append(ex.line)
-            n_in, n_out = _norm(ex.text), _norm(ex.output or "")
-            self.hashes.append(_h64(n_in + "\x1f" + n_out))
-            self.in_hashes.append(_h64(n_in))
+            n_in, n_out = normalise(ex.text), normalise(ex.output or "")
+            self.hashes.append(hash64(n_in + "\x1f" + n_out))
+            self.in_hashes.append(hash64(n_in))
             if ex.label is not None:
                 self.labels[ex.label] += 1
             if self.pii:
@@ -268,54 +259,8 @@ def _near_scan(path: Path, fmt: str, columns: Columns, acc: _Pass) -> None:
         if near.checked >= near.max_indexed:
             break
         consumed += 1
-        acc.add_near(item, _norm(item.text), _norm(item.output or ""))
+        acc.add_near(item, normalise(item.text), normalise(item.output or ""))
     acc.near_consumed = consumed
-
-
-def _exact_duplicates(p: _Pass, name: str, problems: _Problems) -> dict[str, object]:
-    h = np.frombuffer(p.hashes, dtype=np.uint64) if p.n else np.zeros(0, np.uint64)
-    lines = np.frombuffer(p.lines, dtype=np.uint32) if p.n else np.zeros(0, np.uint32)
-    order = np.argsort(h, kind="stable")
-    hs = h[order]
-    same = np.zeros(len(hs), dtype=bool)
-    if len(hs) > 1:
-        same[1:] = hs[1:] == hs[:-1]
-    dup_pos = order[same]  # later members of each group (stable sort keeps file order within a group)
-    first_of = np.maximum.accumulate(np.where(~same, np.arange(len(hs)), 0))
-    pairs = []
-    dup_lines = set()
-    for i in np.flatnonzero(same):
-        line, orig = int(lines[order[i]]), int(lines[order[first_of[i]]])
-        dup_lines.add(line)
-        if len(pairs) < MAX_LISTED:
-            pairs.append({"line": line, "duplicate_of": orig})
-        problems.add(Problem(name, line, f"exact duplicate of line {orig} (after whitespace normalisation)",
-                             "Remove the repeat; duplicates overweight an example", "warning"))
-    # Same input (prompt / text), different output (label / completion): contradicting examples.
-    ih = np.frombuffer(p.in_hashes, dtype=np.uint64) if p.n else np.zeros(0, np.uint64)
-    oh = h  # with the same input, a different whole-example hash means a different output
-    conflicting = 0
-    conflict_pairs = []
-    if len(ih) > 1:
-        o2 = np.lexsort((oh, ih))  # grouped by input hash, then output hash
-        a, b = ih[o2], oh[o2]
-        new_in = np.ones(len(a), dtype=bool)
-        new_in[1:] = a[1:] != a[:-1]
-        new_pair = new_in.copy()
-        new_pair[1:] |= b[1:] != b[:-1]
-        starts = np.flatnonzero(new_in)
-        ends = np.r_[starts[1:], len(a)]
-        distinct_outputs = np.add.reduceat(new_pair.astype(np.int64), starts)
-        for g in np.flatnonzero(distinct_outputs > 1):
-            conflicting += 1
-            if len(conflict_pairs) < MAX_LISTED:
-                members = o2[starts[g]:ends[g]]
-                conflict_pairs.append(sorted(int(lines[m]) for m in members)[:10])
-    for grp_lines in conflict_pairs:
-        problems.add(Problem(name, grp_lines[0], "the same input has different outputs on lines " +
-                             ", ".join(map(str, grp_lines)), "Contradicting labels teach noise; keep one", "warning"))
-    return {"exact": len(dup_pos), "exact_pairs": pairs, "exact_lines": dup_lines,
-            "conflicting": conflicting, "conflicting_lines": conflict_pairs}
 
 
 def audit_file(
@@ -384,7 +329,7 @@ def audit_file(
 
     if near is not None and acc.near_consumed is not None:
         near.skipped = acc.n - acc.near_consumed  # examples past the bound, never checked
-    dups = _exact_duplicates(acc, str(path), problems)
+    dups = exact_duplicates(acc, str(path), problems)
     exact_lines: set[int] = dups.pop("exact_lines")  # type: ignore[assignment]
     near_only = [ln for ln in acc.near_lines if ln not in exact_lines]
     near_set = set(near_only)
@@ -421,7 +366,7 @@ def audit_file(
             limit=limits[k], limit_source=sources[k],
             over_limit=acc.over[k], over_limit_lines=acc.over_lines[k],
             counting=(f"the model's own chat template (tokenizer.apply_chat_template, tools included): input = the "
-                      f"conversation before the last assistant message + generation prompt, output = the rest"
+                      "conversation before the last assistant message + generation prompt, output = the rest"
                       + (f"; {c.template_fallbacks} examples the template could not render counted per message"
                          if c.template_fallbacks else "")
                       if c.chat_template is not None and fmt in ("chat", "sharegpt") else

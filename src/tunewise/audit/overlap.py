@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def validation_overlap(path: Path, train: _Pass, *, fmt: str, columns: Columns, near: NearDupIndex | None,
                        problems: _Problems) -> dict[str, Any]:
-    from tunewise.audit.engine import MAX_LISTED, _h64, _norm
+    from tunewise.audit.duplicates import MAX_LISTED, hash64, normalise
 
     lines = np.frombuffer(train.lines, dtype=np.uint32) if train.n else np.zeros(0, np.uint32)
 
@@ -48,14 +48,14 @@ def validation_overlap(path: Path, train: _Pass, *, fmt: str, columns: Columns, 
         n += 1
         if ex.label is not None:
             labels[ex.label] += 1
-        n_in, n_out = _norm(ex.text), _norm(ex.output or "")
-        hit = lookup(full_sorted, full_lines, _h64(n_in + "\x1f" + n_out))
+        n_in, n_out = normalise(ex.text), normalise(ex.output or "")
+        hit = lookup(full_sorted, full_lines, hash64(n_in + "\x1f" + n_out))
         kind = None
         if hit is not None:
             exact += 1
             kind = "exact"
         else:
-            hit = lookup(in_sorted, in_lines, _h64(n_in))
+            hit = lookup(in_sorted, in_lines, hash64(n_in))
             if hit is not None:
                 same_input += 1
                 kind = "same input"

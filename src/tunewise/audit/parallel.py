@@ -99,7 +99,8 @@ def run(path: Path, fmt: str, columns: Columns, specs: list[str], acc: Any, prob
     ``workers`` processes; ``near_scan`` runs here in the parent while they work."""
     import multiprocessing as mp
 
-    from tunewise.audit.engine import MAX_LISTED, MAX_STORED
+    from tunewise.audit.duplicates import MAX_LISTED
+    from tunewise.audit.engine import MAX_STORED
 
     ranges = plan_ranges(path)
     with ProcessPoolExecutor(max_workers=max(1, min(workers, len(ranges))), mp_context=mp.get_context("spawn")) as pool:
