@@ -365,7 +365,7 @@ def audit_file(
             name=c.name, kind=c.kind, totals=acc.totals[k], input_total=acc.in_sum[k], output_total=acc.out_sum[k],
             limit=limits[k], limit_source=sources[k],
             over_limit=acc.over[k], over_limit_lines=acc.over_lines[k],
-            counting=(f"the model's own chat template (tokenizer.apply_chat_template, tools included): input = the "
+            counting=("the model's own chat template (tokenizer.apply_chat_template, tools included): input = the "
                       "conversation before the last assistant message + generation prompt, output = the rest"
                       + (f"; {c.template_fallbacks} examples the template could not render counted per message"
                          if c.template_fallbacks else "")
