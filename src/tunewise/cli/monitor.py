@@ -121,6 +121,14 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
     console.print(f"latency (server side, ms, n={lat['n']}): p50 {_f(lat['p50'])} · p90 {_f(lat['p90'])} · "
                   f"p95 {_f(lat['p95'])} · p99 {_f(lat['p99'])}; spend {sp['total']} USD "
                   f"({sp['per_1k_requests'] or '–'} USD per 1k requests; {sp['source']})", highlight=False, soft_wrap=True)
+    up = cur.get("spend_uptime") or {}
+    if up:
+        idle = f"; idle capacity {_usd(up['idle_usd'])}" if up.get("idle_usd") is not None else ""
+        console.print(f"spend, uptime: {_usd(up['usd'])} for {_f(up['instance_hours'], 3)} instance-hour(s) on "
+                      f"{len(up['instances'])} machine(s), {up['replicas']} replica(s) ({up['price']}) vs "
+                      f"{_usd(up['per_request_usd'])} allocated to requests by compute time{idle}"
+                      + (f"; no price recorded for {', '.join(up['unpriced'])}" if up.get("unpriced") else ""),
+                      highlight=False, soft_wrap=True)
     console.print(f"dataset drift in the most recent window: {_f(cur['drift']['dataset_drift'])} "
                   f"({len(cur['drift']['features_drifted'])} of {cur['drift']['features_tested']} features; "
                   f"threshold share {cur['drift']['threshold']}); alerts fired: {len(doc['alerts'])}", highlight=False)

@@ -17,6 +17,7 @@ from tunewise.monitor import drift, quality, refcache
 from tunewise.monitor.aggregate import QUANTILES
 from tunewise.monitor.reference import load_reference
 from tunewise.monitor.schema import utcnow
+from tunewise.monitor.uptime import uptime_summary
 
 SCHEMA_VERSION = 1
 _Q = Decimal("1e-12")
@@ -56,6 +57,7 @@ def operational_summary(store: Any, start: datetime, end: datetime) -> dict[str,
         "spend_usd": {"total": cost, "per_1k_requests": (cost / n * 1000).quantize(_Q) if n else None,
                       "per_hour": (cost / hours).quantize(_Q) if hours else None,
                       "source": "self-hosted compute time x hourly price given to `tunewise serve`"},
+        "spend_uptime": uptime_summary(store, start, end, requests_usd=cost),
         "tokens": {"input": t.tokens_in, "output": t.tokens_out},
         "guardrails": guard,
     }

@@ -47,6 +47,8 @@ class ServeConfig:
     auth_cache_s: float = 5.0         # a revoked key stops working within this many seconds
     guardrails: bool = True           # False only for the overhead benchmark
     store_requests: bool = True       # False only for the overhead benchmark
+    heartbeat_s: float = 30.0         # uptime heartbeat row every this many seconds (0: start/stop rows only)
+    instance: str | None = None       # the machine this replica bills to (default: TUNEWISE_INSTANCE_ID or host name)
     extra: dict[str, object] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -67,6 +69,8 @@ class ServeConfig:
             problems.append("--queue-size must be >= --batch-size")
         if self.price.usd_per_hour < 0:
             problems.append("--cost-per-hour must be >= 0")
+        if not (self.heartbeat_s == 0 or 1 <= self.heartbeat_s <= 3600):
+            problems.append(f"--heartbeat-s must be 0 or in 1..3600 (got {self.heartbeat_s:g})")
         if not 0 < self.port < 65536:
             problems.append(f"--port must be in 1..65535 (got {self.port})")
         if problems:
