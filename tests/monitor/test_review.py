@@ -186,3 +186,31 @@ def _store(db):
 
 def changed_planned(doc, cid):
     return next(c["monthly_planned_usd"] for c in doc["verdict"]["cost_changes"] if c["candidate"] == cid)
+
+
+def _est(**monthly):
+    return {"candidates": {c: {"status": "ok", "months": [{"expected": m}]} for c, m in monthly.items()},
+            "traffic": {"requests_per_month": "1000"}}
+
+
+def test_verdict_names_the_cheaper_option_and_what_it_saves():
+    from types import SimpleNamespace
+
+    from tunewise.monitor.review import verdict
+
+    plan = SimpleNamespace(task=SimpleNamespace(metric="macro_f1", target=Decimal("0.8")))
+    act = {"quality": {"feedback": {"n": 0}}, "requests": {"per_month": 50000.0, "per_month_low": 49000.0,
+                                                           "per_month_high": 51000.0}}
+    report = {"decision": {"recommended": "api"}, "estimates": _est(api="3.00", box="12.00")}
+    new = {"plan": plan, "estimates": _est(api="150.00", box="12.00"),
+           "decision": {"recommended": "box", "candidates": [{"id": "api"}, {"id": "box"}], "verdict": {}}}
+    v = verdict(report, "api", act, new)
+    assert v["kind"] == "cheaper option now" and v["changed"] is True
+    assert v["headline"] == "cheaper option now: box (saves $138.00/month)"
+    assert v["alternative"]["saves_per_month_usd"] == Decimal("138.00")
+    assert v["cost_changes"] == [{"candidate": "api", "monthly_planned_usd": Decimal("3.00"),
+                                  "monthly_actual_usd": Decimal("150.00"), "ratio": 50.0}]
+    assert "x50.0" in v["reasons"][-1]
+    # the same figures with the decision unchanged: still the right choice
+    new["decision"]["recommended"] = "api"
+    assert verdict(report, "api", act, new)["kind"] == "still the right choice"

@@ -54,6 +54,11 @@ def _n(v: Any, d: int = 0) -> str:
     return f"{float(v):,.{d}f}"
 
 
+def _dur(h: Any) -> str:
+    h = float(h)
+    return f"{h:,.1f} h" if h >= 2 else f"{h * 60:,.1f} min"
+
+
 def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
     from rich.table import Table
 
@@ -63,7 +68,7 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
     r = a["requests"]
     console.print(f"[bold]tunewise review[/] · {doc['candidate']} from {doc['run_out']} · store {doc['store']} · "
                   f"window {doc['window']['start'][:19]}Z – {doc['window']['end'][:19]}Z "
-                  f"({_n(r['up_hours'], 2)} h up, {r['up_from']})", highlight=False, soft_wrap=True)
+                  f"({_dur(r['up_hours'])} up, {r['up_from']})", highlight=False, soft_wrap=True)
     t = Table("", "planned", "actual", title="planned vs actual")
     t.add_row("requests / month", _n(p["requests_per_month"]),
               f"{_n(r['per_month'])} [{_n(r['per_month_low'])}, {_n(r['per_month_high'])}] "
@@ -79,7 +84,8 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
     sv = p["serving"] or {}
     t.add_row("spend / month", usd(p["monthly_usd"]) + (f" ({sv['instances']}x {sv['label']})" if sv else ""),
               f"{usd(sp['uptime_per_month_usd'])} uptime ({_n(sp['instance_hours'], 3)} instance-h on "
-              f"{sp['instances']} machine(s)); {usd(sp['per_request_per_month_usd'])} by compute time")
+              f"{sp['instances']} machine(s)); {usd(sp['per_request_per_month_usd'])} by compute time"
+              + ("; the plan's figure has a monthly billing cap" if sv.get("monthly_cap") else ""))
     q, fb = p["quality"], a["quality"]["feedback"]
     m = q.get("metric")
     fq = fb.get(m) if fb.get("n") else None

@@ -103,4 +103,5 @@ def serving_of(estimates: dict[str, Any], cid: str) -> dict[str, Any] | None:
             "instances": (chosen.get("instances") or {}).get("expected"),
             "usd_per_hour": Decimal(price["usd"]) if price.get("usd") else None, "unit": price.get("unit"),
             "utilisation_peak": chosen.get("utilisation_peak"), "latency_p95_ms": chosen.get("latency_p95_ms"),
-            "feasible": chosen.get("feasible")}
+            "feasible": chosen.get("feasible"),
+            "monthly_cap": any("capped" in n for n in chosen.get("notes") or [])}

@@ -171,7 +171,7 @@ def _d(x: Any) -> Decimal | None:
 def verdict(report: dict[str, Any], cid: str, act: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """The review's verdict from the planned figures, the actuals and the recomputed decision."""
     from tunewise._money import usd
-    from tunewise.monitor.redecide import monthly
+    from tunewise.monitor.redecide import monthly, serving_of
 
     plan, est0, est1 = new["plan"], report["estimates"], new["estimates"]
     metric, target = plan.task.metric, plan.task.target
@@ -199,6 +199,17 @@ def verdict(report: dict[str, Any], cid: str, act: dict[str, Any], new: dict[str
     if kind == STILL:
         reasons.append(f"at the actual traffic the decision still picks {cid}"
                        + (f" ({usd(cur_m)}/month)" if cur_m is not None else ""))
+    planned_n = _d((est0.get("traffic") or {}).get("requests_per_month"))
+    r = act["requests"]
+    if planned_n:
+        reasons.append(f"traffic: {r['per_month']:,.0f} requests/month (95% {r['per_month_low']:,.0f}-"
+                       f"{r['per_month_high']:,.0f}) vs {planned_n:,.0f} planned (x{r['per_month'] / float(planned_n):,.1f})")
+    s0, s1 = serving_of(est0, cid), serving_of(est1, cid)
+    if s0 and s1:
+        same = s0["offer"] == s1["offer"] and s0["instances"] == s1["instances"]
+        reasons.append(f"serving {cid}: {s1['instances']}x {s1['label']} at {float(s1['utilisation_peak'] or 0):.1%} "
+                       f"busy in the peak hour" + (" (as planned)" if same else
+                                                    f" (planned: {s0['instances']}x {s0['label']})"))
     headline = {STILL: STILL, QUALITY: "quality below target: retrain or switch",
                 CHEAPER: f"cheaper option now: {alt['id']} (saves {usd(alt['saves_per_month_usd'])}/month)"
                 if alt else CHEAPER, OTHER: f"switch: the decision now picks {alt['id']}" if alt else OTHER}[kind]
