@@ -96,17 +96,29 @@ def _cli(*args) -> subprocess.CompletedProcess:
                           env={**os.environ, "COLUMNS": "200"})
 
 
-def test_review_bad_input_is_exit_2_with_a_clear_message(review_run, tmp_path):
+def _main(capsys, *args) -> tuple[int, str]:
+    """The console-script entry in this process (same error mapping as `tunewise`, no interpreter start)."""
+    from tunewise.cli.app import main
+
+    with pytest.raises(SystemExit) as exc:
+        main([str(a) for a in args])
+    cap = capsys.readouterr()
+    return exc.value.code, cap.out + cap.err
+
+
+def test_review_bad_input_is_exit_2_with_a_clear_message(review_run, tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 's.db'}"
-    r = _cli("review", tmp_path, "--candidate", "tfidf", "--db", db)
-    assert r.returncode == 2 and "no report.json in" in r.stderr and "tunewise run" in r.stderr
-    r = _cli("review", review_run, "--candidate", "tfdif", "--db", db)
-    assert r.returncode == 2 and "unknown candidate 'tfdif'" in r.stderr and "'tfidf'" in r.stderr
-    r = _cli("review", review_run, "--candidate", "tfidf", "--db", db, "--window", "seven days")
-    assert r.returncode == 2 and "invalid window 'seven days'" in r.stderr
-    r = _cli("review", review_run, "--candidate", "tfidf", "--db", db, "--webhook", "ftp://x")
-    assert r.returncode == 2 and "invalid webhook URL" in r.stderr
-    assert all("Traceback" not in x for x in (r.stderr, r.stdout))
+    code, out = _main(capsys, "review", tmp_path, "--candidate", "tfidf", "--db", db)
+    assert code == 2 and "no report.json in" in out and "tunewise run" in out
+    code, out = _main(capsys, "review", review_run, "--candidate", "tfdif", "--db", db)
+    assert code == 2 and "unknown candidate 'tfdif'" in out and "'tfidf'" in out
+    code, out = _main(capsys, "review", review_run, "--candidate", "tfidf", "--db", db, "--window", "seven days")
+    assert code == 2 and "invalid window 'seven days'" in out
+    code, out = _main(capsys, "review", review_run, "--candidate", "tfidf", "--db", db, "--webhook", "ftp://x")
+    assert code == 2 and "invalid webhook URL" in out and "Traceback" not in out
+    (tmp_path / "report.json").write_text("{not json")
+    code, out = _main(capsys, "review", tmp_path, "--candidate", "tfidf", "--db", db)
+    assert code == 2 and "report.json is not valid JSON" in out
 
 
 class _Hook(BaseHTTPRequestHandler):

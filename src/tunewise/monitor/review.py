@@ -20,7 +20,6 @@ decision, and the verdict says whether the served candidate is still the one to 
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
