@@ -62,3 +62,10 @@ def test_redundant_length_feature_is_tested_once_and_foreign_text_alarms(pool):
     assert res["redundant_features"][0]["same_as"] == "token_count"
     assert res["dataset_drift"] is True and "oov_rate" in res["features_drifted"]
     assert all(f["correction"] == "Holm over 2 tests" for f in res["features"])
+
+
+def test_a_window_of_one_repeated_text_is_not_a_crash(pool):
+    from tunewise.monitor import drift
+
+    res = drift.domain_classifier([r["text"] for r in pool[:200]], ["a fine film"] * 30)
+    assert res["statistic"] is None and res["drifted"] is None and "distinct texts" in res["note"]

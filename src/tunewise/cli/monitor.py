@@ -21,6 +21,7 @@ def monitor(
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="embedding drift with the pilot's encoder")] = True,
     reference_limit: Annotated[int, typer.Option("--reference-limit", help="reference texts sampled (seeded)")] = 1000,
     fail_on_alert: Annotated[bool, typer.Option("--fail-on-alert", help=f"exit {FAIL_ON_ALERT_EXIT} when an alert fires (for cron/CI)")] = False,
+    webhook: Annotated[str | None, typer.Option("--webhook", help="POST the fired alerts as JSON to this http(s) URL (only when one fires)")] = None,
 ) -> None:
     """Compare windows of served requests with the training reference; print and store alerts."""
     from datetime import UTC, datetime
@@ -46,6 +47,10 @@ def monitor(
             raise BadInputError(f"--end '{end}' is not an ISO 8601 time", fix="e.g. 2026-11-25T18:00:00Z") from None
         end_dt = end_dt.replace(tzinfo=UTC) if end_dt.tzinfo is None else end_dt
     check_run_dir(run_dir)
+    if webhook:
+        from tunewise.monitor.webhook import check_url
+
+        check_url(webhook)
     rules = load_rules(alerts) if alerts else None
     with open_store(db) as store:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -60,6 +65,12 @@ def monitor(
         _print(console, doc)
     for a in doc["alerts"]:
         err_console.print(f"[bold red]ALERT[/] {a['message']}", highlight=False, soft_wrap=True)
+    if webhook and doc["alerts"]:
+        from tunewise.monitor.webhook import post_json
+
+        cur = doc["current"]
+        post_json(webhook, {"kind": "tunewise.monitor.alerts", "model": doc["model"], "store": doc["store"],
+                            "window": {"start": cur["start"], "end": cur["end"]}, "alerts": doc["alerts"]})
     if fail_on_alert and doc["alerts"]:
         raise typer.Exit(FAIL_ON_ALERT_EXIT)
 

@@ -226,7 +226,7 @@ def random_auc_p95(n_ref: int, n_cur: int) -> float:
     return 0.5 + 1.6449 * math.sqrt((n_ref + n_cur + 1) / (12 * n_ref * n_cur))
 
 
-def _cv_auc(X, y, groups, seed: int, repeats: int = 3) -> float:  # noqa: ANN001
+def _cv_auc(X, y, groups, seed: int, repeats: int = 3) -> float | None:  # noqa: ANN001
     """Out-of-fold ROC AUC, averaged over ``repeats`` shuffles of 5-fold CV. Identical texts share a
     group, so a text and its copy are never split between training and scoring (a current window
     that repeats reference texts is not 'recognised' by memorisation)."""
@@ -236,7 +236,11 @@ def _cv_auc(X, y, groups, seed: int, repeats: int = 3) -> float:  # noqa: ANN001
     from sklearn.model_selection import StratifiedGroupKFold
 
     y = np.asarray(y)
-    folds = max(2, min(5, int(min(y.sum(), len(y) - y.sum()))))
+    g = np.asarray(groups)
+    distinct = min(len(set(g[y == 1].tolist())), len(set(g[y == 0].tolist())))
+    if distinct < 2:
+        return None          # one distinct text on a side: nothing to cross-validate
+    folds = max(2, min(5, distinct))
     aucs = []
     for r in range(repeats):
         proba = np.zeros(len(y))
@@ -248,7 +252,10 @@ def _cv_auc(X, y, groups, seed: int, repeats: int = 3) -> float:  # noqa: ANN001
     return float(np.mean(aucs))
 
 
-def _decide(out: dict[str, object], auc: float, n_ref: int, n_cur: int) -> dict[str, object]:
+def _decide(out: dict[str, object], auc: float | None, n_ref: int, n_cur: int) -> dict[str, object]:
+    if auc is None:
+        return {**out, "statistic": None, "drifted": None,
+                "note": "fewer than two distinct texts on one side: the classifier cannot be cross-validated"}
     floor = random_auc_p95(n_ref, n_cur)
     threshold = max(DOMAIN_AUC_THRESHOLD, floor)
     return {**out, "statistic": auc, "random_auc_p95": floor, "effective_threshold": threshold,
