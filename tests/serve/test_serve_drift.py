@@ -27,6 +27,10 @@ def _send(server, key: str, texts: list[str]) -> list[dict]:
     return out
 
 
+def doc_terms(path) -> set:
+    return {t["term"] for t in json.loads(path.read_text())["current"]["drift"]["explanation"]["window_terms"]}
+
+
 def _window(t0: datetime, t1: datetime) -> tuple[timedelta, datetime]:
     end = t1 + timedelta(milliseconds=1)
     return end - t0, end
@@ -90,6 +94,8 @@ def test_bbc_news_to_a_sentiment_model_is_drift_and_alerts(server, server_db, ru
     assert "ALERT dataset drift: drift.dataset_drift = True == True" in res.stderr
     assert "ALERT text looks foreign" in res.stderr and "p95 latency" not in res.stderr
     assert "drift, most recent window" in res.stdout and "CBPE" in res.stdout
+    assert "what the window says more often than the reference:" in res.stdout and "'said'" in res.stdout
+    assert doc_terms(out) >= {"said"}
     doc = json.loads(out.read_text())
     d = doc["current"]["drift"]
     assert d["dataset_drift"] is True

@@ -123,6 +123,15 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
         ft.add_row(f"{key} (ROC AUC)", str(f.get("test") or "–"), _f(f.get("statistic"), 3), "–",
                    str(f.get("threshold", "–")), "–", _f(f.get("drifted")) if f.get("note") is None else f["note"])
     console.print(ft)
+    ex = cur["drift"].get("explanation") or {}
+    drifted = cur["drift"].get("dataset_drift") or (cur["drift"].get("domain_classifier") or {}).get("drifted")
+    if drifted and ex.get("window_terms"):
+        console.print("what the window says more often than the reference: "
+                      + ", ".join(f"'{t['term']}' (z {t['z']:.1f})" for t in ex["window_terms"][:8])
+                      + "; less often: " + ", ".join(f"'{t['term']}'" for t in ex["reference_terms"][:5]),
+                      highlight=False, soft_wrap=True)
+        for e in ex.get("examples", []):
+            console.print(f"  e.g. {e['text']}", highlight=False, soft_wrap=True, markup=False)
     cb = cur["quality"]["cbpe"]
     if cb.get("expected_accuracy") is not None:
         console.print(f"label-free estimate (CBPE): expected accuracy {cb['expected_accuracy']:.3f} "

@@ -174,6 +174,9 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
 
     current = out_windows[-1]
     cur_texts = [r["input_redacted"] for r in rows if r["status"] == 200]
+    from tunewise.monitor.explain import explain
+
+    current["drift"]["explanation"] = explain(ref_texts, cur_texts)
     no_encoder = getattr(predictor, "arch", "encoder") not in ("encoder", "sklearn")
     if embeddings and hasattr(predictor, "encoder_embed") and no_encoder:
         current["drift"]["embedding"] = {"statistic": None, "drifted": None,
