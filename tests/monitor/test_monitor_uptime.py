@@ -68,3 +68,11 @@ def test_operational_summary_shows_uptime_spend_next_to_request_spend(store):
     assert up["usd"] == Decimal("2.616666666667")
     assert up["per_request_usd"] == s["spend_usd"]["total"] == Decimal(0)   # no request was served
     assert up["idle_usd"] == up["usd"]
+
+
+def test_dashboard_totals_carry_both_spends(store):
+    from tunewise.monitor.timeseries import dashboard_data
+
+    _fleet(store)
+    d = dashboard_data(store, span=timedelta(hours=2), end=T0 + timedelta(hours=2))
+    assert d["totals"]["uptime_usd"] == "2.616666666667" and d["totals"]["spend_usd"] == "0"

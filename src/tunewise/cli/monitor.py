@@ -137,6 +137,11 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
         console.print(f"label-free estimate (CBPE): expected accuracy {cb['expected_accuracy']:.3f} "
                       f"[{cb['band_low']:.3f}, {cb['band_high']:.3f}] ({cb['band']}, n={cb['n']}). {cb['caveat']}",
                       highlight=False, soft_wrap=True)
+    cc = cur["quality"].get("cbpe_calibrated") or {}
+    if cc.get("expected_accuracy") is not None:
+        console.print(f"label-free estimate, calibrated on {cc['calibration_n']} held-out pilot predictions: expected "
+                      f"accuracy {cc['expected_accuracy']:.3f} [{cc['band_low']:.3f}, {cc['band_high']:.3f}]. "
+                      f"{cc['caveat']}", highlight=False, soft_wrap=True)
     lat, sp = cur["latency_ms"], cur["spend_usd"]
     console.print(f"latency (server side, ms, n={lat['n']}): p50 {_f(lat['p50'])} · p90 {_f(lat['p90'])} · "
                   f"p95 {_f(lat['p95'])} · p99 {_f(lat['p99'])}; spend {sp['total']} USD "

@@ -66,13 +66,15 @@ def operational_summary(store: Any, start: datetime, end: datetime) -> dict[str,
 
 
 def quality_summary(rows: list[dict[str, Any]], *, bootstrap: int = 1000,
-                    labels: list[str] | None = None) -> dict[str, Any]:
-    """``labels``: the task's label set (the pilot's training labels), which macro-F1 averages over."""
+                    labels: list[str] | None = None, calibration: Any = None) -> dict[str, Any]:
+    """``labels``: the task's label set (the pilot's training labels), which macro-F1 averages over;
+    ``calibration``: (confidence, correct?) of the pilot's held-out predictions, for calibrated CBPE."""
     served = [r for r in rows if r["status"] == 200 and r["endpoint"] == "classify"]
     fb = [r for r in served if r.get("feedback_label") is not None]
+    conf = [r["confidence"] for r in served if r["confidence"] is not None]
     out = {"feedback": quality.feedback_quality([r["feedback_label"] for r in fb], [r["output"] for r in fb],
                                                 labels=labels, bootstrap=bootstrap),
-           "cbpe": quality.cbpe_accuracy([r["confidence"] for r in served if r["confidence"] is not None])}
+           "cbpe": quality.cbpe_accuracy(conf), "cbpe_calibrated": quality.cbpe_calibrated(conf, calibration)}
     return out
 
 
@@ -161,6 +163,7 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
         ref_preds = refcache.cached(run_dir, ref_texts, "predicted-labels",
                                     lambda: [p["label"] for p in _batched(predictor.predict, ref_texts)])
 
+    calibration = quality.load_calibration(run_dir) if is_classifier else None
     out_windows = []
     for k in range(windows, 0, -1):
         w_start, w_end = end - k * window, end - (k - 1) * window
@@ -169,7 +172,8 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
         summary: dict[str, Any] = {"start": w_start, "end": w_end, **operational_summary(store, w_start, w_end)}
         summary["drift"] = drift_for(ref_texts, ref_table, ref_preds, rows, feats, seed=seed)
         summary["quality"] = quality_summary(rows, bootstrap=bootstrap,
-                                             labels=list(getattr(predictor, "labels", None) or []) or None)
+                                             labels=list(getattr(predictor, "labels", None) or []) or None,
+                                             calibration=calibration)
         out_windows.append(summary)
 
     current = out_windows[-1]

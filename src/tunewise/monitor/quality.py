@@ -84,3 +84,60 @@ def cbpe_accuracy(confidences: Sequence[float]) -> dict[str, object]:
     se = math.sqrt(sum(c * (1 - c) for c in confidences)) / n
     return {"n": n, "expected_accuracy": mean, "band_low": max(0.0, mean - 3 * se),
             "band_high": min(1.0, mean + 3 * se), "band": "+/- 3 SE", "caveat": CBPE_CAVEAT}
+
+
+CALIBRATED_CAVEAT = ("Calibrated label-free estimate: each top-class probability is mapped to the share of "
+                     "correct predictions at that confidence on the pilot's held-out test predictions (isotonic "
+                     "regression), then averaged. It corrects a model that is over- or under-confident, but it "
+                     "inherits the pilot test set's sampling noise (n={n}; the band does not include it) and still "
+                     "assumes no concept drift: it cannot see errors the model is confident about on new kinds "
+                     "of input.")
+
+
+def fit_calibrator(confidences: Sequence[float], correct: Sequence[bool]):  # noqa: ANN201
+    """Isotonic map from top-class probability to P(correct), fitted on held-out predictions."""
+    from sklearn.isotonic import IsotonicRegression
+
+    return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
+        [float(c) for c in confidences], [1.0 if ok else 0.0 for ok in correct])
+
+
+def cbpe_calibrated(confidences: Sequence[float], calibration: tuple[Sequence[float], Sequence[bool]] | None
+                    ) -> dict[str, object]:
+    """CBPE with the confidences first calibrated on (held-out confidences, correct?) pairs."""
+    if calibration is None or len(calibration[0]) < 20:
+        return {"n": len(confidences), "expected_accuracy": None,
+                "note": "no held-out pilot predictions (or fewer than 20) to calibrate on"}
+    n_cal = len(calibration[0])
+    if not confidences:
+        return {"n": 0, "expected_accuracy": None, "calibration_n": n_cal}
+    p = [float(x) for x in fit_calibrator(*calibration).predict([float(c) for c in confidences])]
+    n = len(p)
+    mean = sum(p) / n
+    se = math.sqrt(sum(x * (1 - x) for x in p)) / n
+    return {"n": n, "expected_accuracy": mean, "band_low": max(0.0, mean - 3 * se),
+            "band_high": min(1.0, mean + 3 * se), "band": "+/- 3 SE", "calibration_n": n_cal,
+            "calibration": "isotonic regression on the pilot's held-out test predictions",
+            "caveat": CALIBRATED_CAVEAT.format(n=n_cal)}
+
+
+def load_calibration(run_dir) -> tuple[list[float], list[bool]] | None:  # noqa: ANN001
+    """(top-class probability, correct?) of the pilot's held-out test predictions, or None."""
+    import json
+    from pathlib import Path
+
+    path = Path(run_dir) / "predictions.jsonl"
+    if not path.is_file():
+        return None
+    conf, ok = [], []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            scores = r.get("scores")
+            if not isinstance(scores, dict) or not scores or "gold" not in r or "prediction" not in r:
+                return None
+            conf.append(float(max(scores.values())))
+            ok.append(r["gold"] == r["prediction"])
+    return (conf, ok) if conf else None

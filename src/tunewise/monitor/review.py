@@ -132,7 +132,11 @@ def actuals(store: Any, run_out: Path, report: dict[str, Any], cid: str, start: 
     pilot = (report.get("pilots") or {}).get(cid) or {}
     labels = list(pilot.get("labels") or []) or None
     rows = store.fetch_requests(start=start, end=end)
-    quality = quality_summary(rows, labels=labels)
+    from tunewise.monitor.quality import load_calibration
+
+    pilot_dir = Path(run_out) / "pilots" / cid
+    quality = quality_summary(rows, labels=labels,
+                              calibration=load_calibration(pilot_dir) if pilot_dir.is_dir() else None)
     doc: dict[str, Any] = {
         "requests": {"count": n, "served": served, "up_hours": up_h.quantize(Decimal("0.000001")), "up_from": how,
                      "per_month": round(per_month, 1), "per_month_low": round(lo * scale, 1),
@@ -256,6 +260,8 @@ def run_review(run_out: Path, store: Any, *, candidate: str, window: timedelta, 
         "monthly_usd": monthly(est0, candidate),
         "serving": serving_of(est0, candidate),
         "quality": {"metric": metric, **(row.get("quality") or {})},
+        "pilot_accuracy": ((((report.get("pilots") or {}).get(candidate) or {}).get("metrics") or {})
+                           .get("accuracy") or {}).get("value"),
     }
     ratio = (act["requests"]["per_month"] / float(planned["requests_per_month"])
              if planned["requests_per_month"] else None)

@@ -32,6 +32,11 @@ class Interval:
     usd_per_hour: Decimal | None
 
 
+def _q(x: Decimal) -> Decimal:
+    """Quantized to 1e-12 USD; zero stays plain 0 (not 0E-12) in JSON."""
+    return x.quantize(_Q) if x else Decimal(0)
+
+
 def hours(td: timedelta) -> Decimal:
     """Exact hours of a timedelta (microsecond resolution)."""
     micros = (td.days * 86400 + td.seconds) * 1_000_000 + td.microseconds
@@ -105,15 +110,15 @@ def spend(ivals: list[Interval], *, usd_per_hour: Decimal | None = None) -> dict
         h = sum((hours(b - a) for a, b in _union([(i.start, i.end) for i in group])), Decimal(0))
         recorded = [i.usd_per_hour for i in group if i.usd_per_hour is not None]
         rate = usd_per_hour if usd_per_hour is not None else (max(recorded) if recorded else None)
-        usd = (h * rate).quantize(_Q) if rate is not None else None
+        usd = _q(h * rate) if rate is not None else None
         total_h += h
         if usd is None:
             unpriced.append(inst)
         else:
             total_usd += usd
-        per.append({"instance": inst, "replicas": len(group), "hours": h.quantize(_Q), "usd_per_hour": rate,
+        per.append({"instance": inst, "replicas": len(group), "hours": _q(h), "usd_per_hour": rate,
                     "usd": usd, "crashed": sum(1 for i in group if not i.stopped)})
-    return {"instance_hours": total_h.quantize(_Q), "usd": total_usd.quantize(_Q), "instances": per,
+    return {"instance_hours": _q(total_h), "usd": _q(total_usd), "instances": per,
             "unpriced": unpriced, "replicas": len(ivals),
             "price": ("the offer the plan sized" if usd_per_hour is not None
                       else "the hourly price each replica was started with"),
@@ -127,6 +132,6 @@ def uptime_summary(store: Any, start: datetime, end: datetime, *, requests_usd: 
     s = spend(intervals(store.engine, start=start, end=end), usd_per_hour=usd_per_hour)
     if requests_usd is not None:
         s["per_request_usd"] = requests_usd
-        s["idle_usd"] = (s["usd"] - requests_usd).quantize(_Q) if not s["unpriced"] else None
+        s["idle_usd"] = _q(s["usd"] - requests_usd) if not s["unpriced"] else None
         s["allocated_share"] = (float(requests_usd / s["usd"]) if s["usd"] > 0 and not s["unpriced"] else None)
     return s
