@@ -74,6 +74,7 @@ def test_review_actuals_and_recomputed_decision(store, review_run):
     assert set(changed) == {"mini-ft", "gpt4o-prompt"} and changed["mini-ft"]["ratio"] > 100
     v = doc["verdict"]
     assert v["kind"] == "still the right choice" and v["changed"] is False and v["recommended_now"] == "tfidf"
+    assert store.latest_review() == json.loads(json.dumps(doc, default=str))   # saved for the dashboard
 
 
 def test_review_quality_below_target_from_feedback(store, review_run):
@@ -211,7 +212,7 @@ def test_verdict_names_the_cheaper_option_and_what_it_saves():
     from tunewise.monitor.review import verdict
 
     plan = SimpleNamespace(task=SimpleNamespace(metric="macro_f1", target=Decimal("0.8")))
-    act = {"quality": {"feedback": {"n": 0}}, "requests": {"per_month": 50000.0, "per_month_low": 49000.0,
+    act = {"quality": {"feedback": {"n": 0}}, "requests": {"count": 500, "per_month": 50000.0, "per_month_low": 49000.0,
                                                            "per_month_high": 51000.0}}
     report = {"decision": {"recommended": "api"}, "estimates": _est(api="3.00", box="12.00")}
     new = {"plan": plan, "estimates": _est(api="150.00", box="12.00"),

@@ -199,6 +199,13 @@ def verdict(report: dict[str, Any], cid: str, act: dict[str, Any], new: dict[str
             kind, alt = OTHER, {"id": rec, "saves_per_month_usd": None}
             reasons.append(f"at the actual traffic the decision picks {rec} instead of {cid}: "
                            + (new["decision"]["verdict"].get("headline") or ""))
+    if act["requests"]["count"] == 0:
+        reasons.append("no request was stored in the window: the actual figures are empty; check --db and --window")
+    dr = act.get("drift") or {}
+    if dr.get("dataset_drift") or (dr.get("domain_auc") or 0) > 0.8:
+        feats = ", ".join(dr.get("features_drifted") or []) or "none"
+        reasons.append(f"the inputs drifted from the training data (features: {feats}; domain AUC "
+                       f"{dr.get('domain_auc') or 0:.2f}): label a sample to check the quality")
     if kind == STILL:
         reasons.append(f"at the actual traffic the decision still picks {cid}"
                        + (f" ({usd(cur_m)}/month)" if cur_m is not None else ""))
@@ -228,7 +235,9 @@ def verdict(report: dict[str, Any], cid: str, act: dict[str, Any], new: dict[str
 
 
 def run_review(run_out: Path, store: Any, *, candidate: str, window: timedelta, end: datetime | None = None,
-               drift: bool = True) -> dict[str, Any]:
+               drift: bool = True, save: bool = True) -> dict[str, Any]:
+    """The review document; saved to the store (``reviews``) unless ``save`` is False, so the
+    dashboard's plan-vs-actual panel shows the latest."""
     from tunewise.monitor.analyze import _jsonable
     from tunewise.monitor.redecide import monthly, redecide, serving_of
     from tunewise.monitor.schema import utcnow
@@ -280,7 +289,11 @@ def run_review(run_out: Path, store: Any, *, candidate: str, window: timedelta, 
                                                f"{MIN_FEEDBACK} feedback labels)")},
         "verdict": verdict(report, candidate, act, new),
     }
-    return _jsonable(doc)
+    doc = _jsonable(doc)
+    if save:
+        store.save_review(doc, candidate=candidate, verdict=doc["verdict"]["kind"], window_start=start,
+                          window_end=end)
+    return doc
 
 
 def _safe(url: str) -> str:

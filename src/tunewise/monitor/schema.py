@@ -143,3 +143,15 @@ uptime = Table(
 )
 Index("ix_uptime_replica_ts", uptime.c.replica_id, uptime.c.ts)
 Index("ix_uptime_ts", uptime.c.ts)
+
+reviews = Table(
+    "reviews", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", UTCDateTime(), nullable=False),
+    Column("candidate", String(200), nullable=False),
+    Column("verdict", String(64), nullable=False),           # still the right choice | cheaper option now | ...
+    Column("window_start", UTCDateTime(), nullable=False),
+    Column("window_end", UTCDateTime(), nullable=False),
+    Column("payload", Text, nullable=False),                 # the `tunewise review --json` document
+)
+Index("ix_reviews_ts", reviews.c.ts)

@@ -238,6 +238,27 @@ class Store:
         return json.loads(row[0]) if row else None
 
 
+    # ---- reviews ---------------------------------------------------------------------------
+    def save_review(self, payload: dict[str, Any], *, candidate: str, verdict: str, window_start: datetime,
+                    window_end: datetime) -> None:
+        from tunewise.monitor.schema import reviews, utcnow
+
+        with self.engine.begin() as conn:
+            conn.execute(reviews.insert(), {"ts": utcnow(), "candidate": candidate[:200], "verdict": verdict[:64],
+                                            "window_start": window_start, "window_end": window_end,
+                                            "payload": json.dumps(payload, default=str)})
+
+    def latest_review(self) -> dict[str, Any] | None:
+        from sqlalchemy import select
+
+        from tunewise.monitor.schema import reviews
+
+        q = select(reviews.c.payload).order_by(reviews.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return json.loads(row[0]) if row else None
+
+
 def _max_id(table):  # noqa: ANN001, ANN202
     from sqlalchemy import func
 

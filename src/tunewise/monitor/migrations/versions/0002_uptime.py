@@ -1,4 +1,5 @@
-"""uptime: start / heartbeat / stop rows per server replica (spend = instance-hours x hourly price)
+"""uptime: start / heartbeat / stop rows per server replica (spend = instance-hours x hourly price);
+reviews: the `tunewise review` documents (the dashboard's plan-vs-actual panel shows the latest)
 
 Revision ID: 0002
 Revises: 0001
@@ -30,9 +31,22 @@ def upgrade() -> None:
     )
     op.create_index("ix_uptime_replica_ts", "uptime", ["replica_id", "ts"])
     op.create_index("ix_uptime_ts", "uptime", ["ts"])
+    op.create_table(
+        "reviews",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("ts", UTCDateTime(), nullable=False),
+        sa.Column("candidate", sa.String(200), nullable=False),
+        sa.Column("verdict", sa.String(64), nullable=False),
+        sa.Column("window_start", UTCDateTime(), nullable=False),
+        sa.Column("window_end", UTCDateTime(), nullable=False),
+        sa.Column("payload", sa.Text, nullable=False),
+    )
+    op.create_index("ix_reviews_ts", "reviews", ["ts"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_reviews_ts", "reviews")
+    op.drop_table("reviews")
     op.drop_index("ix_uptime_ts", "uptime")
     op.drop_index("ix_uptime_replica_ts", "uptime")
     op.drop_table("uptime")
