@@ -172,6 +172,11 @@ def test_served_pilot_far_above_plan_is_reviewed_end_to_end(review_run, tmp_path
         assert Decimal(rc["gpt4o-prompt"]) > 1000 * Decimal(changed_planned(doc, "gpt4o-prompt"))
         assert {c["candidate"] for c in doc["verdict"]["cost_changes"]} == {"mini-ft", "gpt4o-prompt"}
         assert _Hook.got and _Hook.got[-1]["kind"] == "tunewise.review" and _Hook.got[-1]["candidate"] == "tfidf"
+        dash = kit.make_key(db, "dash", ("dashboard",))[1]            # the dashboard's plan-vs-actual panel
+        d = httpx.get(server.url + "/v1/dashboard/data", headers={"Authorization": f"Bearer {dash}"}).json()
+        assert d["plan"]["headline"] == "still the right choice" and d["plan"]["candidate"] == "tfidf"
+        assert d["plan"]["rows"][0][:2] == ["requests / month", "1,000"]
+        assert Decimal(d["totals"]["uptime_usd"]) > 0                 # the heartbeats are billed
 
         fb = kit.make_key(db, "feedback", ("feedback",))[1]
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {fb}"}) as c:

@@ -300,3 +300,28 @@ def _safe(url: str) -> str:
     from tunewise.monitor.store import _safe_url
 
     return _safe_url(url)
+
+
+def panel(doc: dict[str, Any]) -> dict[str, Any]:
+    """The dashboard's "plan vs actual" panel from a saved review: rows of (what, planned, actual) text."""
+    from tunewise._money import usd
+
+    def num(v: Any, d: int = 0) -> str:
+        return "–" if v is None else f"{float(v):,.{d}f}"
+
+    p, a, v = doc["planned"], doc["actual"], doc["verdict"]
+    r, sp = a["requests"], a["spend"]
+    fb = a["quality"].get("feedback") or {}
+    metric = (p.get("quality") or {}).get("metric")
+    fq = fb.get(metric) if fb.get("n") else None
+    rows = [["requests / month", num(p["requests_per_month"]),
+             f"{num(r['per_month'])} [{num(r['per_month_low'])}, {num(r['per_month_high'])}]"],
+            ["input tokens / request", num(p["tokens_per_request"]["input"]), num(a["tokens_per_request"]["input"], 1)],
+            ["latency p95 (ms)", f"≤ {num(p['latency_p95_objective_ms'])}", num(a["latency_ms"].get("p95"), 1)],
+            ["spend / month", usd(p["monthly_usd"]), f"{usd(sp['uptime_per_month_usd'])} uptime, "
+                                                     f"{usd(sp['per_request_per_month_usd'])} compute time"],
+            [f"quality ({metric})", num((p.get("quality") or {}).get("value"), 3),
+             f"{fq['value']:.3f} [{fq['ci_low']:.3f}, {fq['ci_high']:.3f}], n={fb['n']}" if fq else "no feedback"]]
+    return {"generated_at": doc.get("generated_at"), "candidate": doc.get("candidate"),
+            "window": doc.get("window"), "headline": v["headline"], "changed": v["changed"],
+            "reasons": v["reasons"], "rows": rows}
