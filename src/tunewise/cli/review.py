@@ -100,7 +100,7 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
     cc = a["quality"].get("cbpe_calibrated") or {}
     if cc.get("expected_accuracy") is not None:
         t.add_row("label-free accuracy, calibrated", f"{_n(doc['planned'].get('pilot_accuracy'), 3)} (pilot test set)",
-                  f"{cc['expected_accuracy']:.3f} [{cc['band_low']:.3f}, {cc['band_high']:.3f}] (isotonic on "
+                  f"{cc['expected_accuracy']:.3f} [{cc['band_low']:.3f}, {cc['band_high']:.3f}] (Platt scaling on "
                   f"{cc['calibration_n']} held-out pilot predictions; no concept drift assumed)")
     dr = a.get("drift")
     if dr:

@@ -87,19 +87,44 @@ def cbpe_accuracy(confidences: Sequence[float]) -> dict[str, object]:
 
 
 CALIBRATED_CAVEAT = ("Calibrated label-free estimate: each top-class probability is mapped to the share of "
-                     "correct predictions at that confidence on the pilot's held-out test predictions (isotonic "
-                     "regression), then averaged. It corrects a model that is over- or under-confident, but it "
+                     "correct predictions at that confidence on the pilot's held-out test predictions (Platt "
+                     "scaling), then averaged. It corrects a model that is over- or under-confident, but it "
                      "inherits the pilot test set's sampling noise (n={n}; the band does not include it) and still "
                      "assumes no concept drift: it cannot see errors the model is confident about on new kinds "
                      "of input.")
 
 
-def fit_calibrator(confidences: Sequence[float], correct: Sequence[bool]):  # noqa: ANN201
-    """Isotonic map from top-class probability to P(correct), fitted on held-out predictions."""
-    from sklearn.isotonic import IsotonicRegression
+def _logit(c: float) -> float:
+    c = min(max(float(c), 1e-6), 1 - 1e-6)
+    return math.log(c / (1 - c))
 
-    return IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
-        [float(c) for c in confidences], [1.0 if ok else 0.0 for ok in correct])
+
+class _Platt:
+    """P(correct) = sigmoid(a * logit(confidence) + b), fitted by maximum likelihood (Platt scaling):
+    smooth and monotone, so a few hundred held-out predictions do not map the top confidences to 1.0
+    as an isotonic step function fitted on them would."""
+
+    def __init__(self, confidences: Sequence[float], correct: Sequence[bool]) -> None:
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.array([1 if ok else 0 for ok in correct])
+        x = np.array([[_logit(c)] for c in confidences])
+        if y.min() == y.max():                      # all right or all wrong: a constant
+            self.const: float | None = float(y[0])
+            return
+        self.const = None
+        self.model = LogisticRegression(C=1e6, max_iter=1000).fit(x, y)
+
+    def predict(self, confidences: Sequence[float]) -> list[float]:
+        if self.const is not None:
+            return [self.const] * len(confidences)
+        return [float(p) for p in self.model.predict_proba([[_logit(c)] for c in confidences])[:, 1]]
+
+
+def fit_calibrator(confidences: Sequence[float], correct: Sequence[bool]) -> _Platt:
+    """Map from top-class probability to P(correct), fitted on held-out predictions."""
+    return _Platt(confidences, correct)
 
 
 def cbpe_calibrated(confidences: Sequence[float], calibration: tuple[Sequence[float], Sequence[bool]] | None
@@ -111,14 +136,22 @@ def cbpe_calibrated(confidences: Sequence[float], calibration: tuple[Sequence[fl
     n_cal = len(calibration[0])
     if not confidences:
         return {"n": 0, "expected_accuracy": None, "calibration_n": n_cal}
-    p = [float(x) for x in fit_calibrator(*calibration).predict([float(c) for c in confidences])]
+    p = fit_calibrator(*calibration).predict([float(c) for c in confidences])
     n = len(p)
     mean = sum(p) / n
     se = math.sqrt(sum(x * (1 - x) for x in p)) / n
+    lo, hi = min(calibration[0]), max(calibration[0])
+    outside = sum(1 for c in confidences if not lo <= float(c) <= hi) / n
+    caveat = CALIBRATED_CAVEAT.format(n=n_cal)
+    if outside > 0.1:
+        caveat = (f"{outside:.0%} of this window's confidences lie outside the calibration range "
+                  f"[{lo:.3f}, {hi:.3f}], so the map is extrapolated there: treat the estimate as rough. ") + caveat
     return {"n": n, "expected_accuracy": mean, "band_low": max(0.0, mean - 3 * se),
             "band_high": min(1.0, mean + 3 * se), "band": "+/- 3 SE", "calibration_n": n_cal,
-            "calibration": "isotonic regression on the pilot's held-out test predictions",
-            "caveat": CALIBRATED_CAVEAT.format(n=n_cal)}
+            "outside_calibration_range": round(outside, 4),
+            "calibration": "Platt scaling (logistic on the logit of the confidence) fitted on the pilot's "
+                           "held-out test predictions",
+            "caveat": caveat}
 
 
 def load_calibration(run_dir) -> tuple[list[float], list[bool]] | None:  # noqa: ANN001
