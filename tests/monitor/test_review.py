@@ -65,6 +65,8 @@ def test_review_actuals_and_recomputed_decision(store, review_run):
     price = Decimal(sized["usd_per_hour"])
     assert Decimal(a["spend"]["uptime_window_usd"]) == (3 * price).quantize(Decimal("1e-12"))
     assert Decimal(a["spend"]["uptime_per_month_usd"]) == (price * 730).quantize(Decimal("0.01"))
+    # up all month, one instance costs what the plan priced it at (the offer's monthly cap included)
+    assert Decimal(a["spend"]["uptime_per_month_usd"]) == Decimal(p["monthly_usd"]) == Decimal("12")
     assert Decimal(a["spend"]["per_request_window_usd"]) == Decimal("0.000000097222") * 600
     # recomputed: the per-token candidates grow with the traffic, the sized instance does not
     rc = doc["recomputed"]["monthly_usd"]

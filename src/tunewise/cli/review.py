@@ -84,8 +84,8 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
     sv = p["serving"] or {}
     t.add_row("spend / month", usd(p["monthly_usd"]) + (f" ({sv['instances']}x {sv['label']})" if sv else ""),
               f"{usd(sp['uptime_per_month_usd'])} uptime ({_n(sp['instance_hours'], 3)} instance-h on "
-              f"{sp['instances']} machine(s)); {usd(sp['per_request_per_month_usd'])} by compute time"
-              + ("; the plan's figure has a monthly billing cap" if sv.get("monthly_cap") else ""))
+              f"{sp['instances']} machine(s) at ${_n(sv.get('usd_per_hour'), 5) if sv else '–'}/h); "
+              f"{usd(sp['per_request_per_month_usd'])} by compute time")
     q, fb = p["quality"], a["quality"]["feedback"]
     m = q.get("metric")
     fq = fb.get(m) if fb.get("n") else None

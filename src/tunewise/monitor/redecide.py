@@ -99,9 +99,14 @@ def serving_of(estimates: dict[str, Any], cid: str) -> dict[str, Any] | None:
     if not chosen:
         return None
     price = (estimates.get("prices") or {}).get(chosen.get("offer")) or {}
-    return {"offer": chosen.get("offer"), "label": chosen.get("label"),
-            "instances": (chosen.get("instances") or {}).get("expected"),
-            "usd_per_hour": Decimal(price["usd"]) if price.get("usd") else None, "unit": price.get("unit"),
+    n = (chosen.get("instances") or {}).get("expected")
+    monthly = (chosen.get("monthly_usd") or {}).get("expected")
+    # the effective hourly price of one instance as the plan billed it: all its GPUs, any monthly cap
+    hourly = (Decimal(monthly) / Decimal(n) / Decimal(730)).quantize(Decimal("1e-8")) if monthly and n and Decimal(n) \
+        else (Decimal(price["usd"]) if price.get("usd") else None)
+    return {"offer": chosen.get("offer"), "label": chosen.get("label"), "instances": n,
+            "usd_per_hour": hourly, "list_usd_per_hour": Decimal(price["usd"]) if price.get("usd") else None,
+            "unit": price.get("unit"),
             "utilisation_peak": chosen.get("utilisation_peak"), "latency_p95_ms": chosen.get("latency_p95_ms"),
             "feasible": chosen.get("feasible"),
             "monthly_cap": any("capped" in n for n in chosen.get("notes") or [])}

@@ -148,7 +148,8 @@ def actuals(store: Any, run_out: Path, report: dict[str, Any], cid: str, start: 
         "latency_ms": ops["latency_ms"],
         "spend": {"uptime_window_usd": up_spend["usd"], "instance_hours": up_spend["instance_hours"],
                   "instances": len(up_spend["instances"]), "uptime_per_month_usd": up_month,
-                  "uptime_price": (f"{sized['label']} at ${planned_price}/h (the offer the plan sized)"
+                  "uptime_price": (f"{sized['label']} at ${planned_price}/h per instance (the offer the plan "
+                                   "sized, as it billed it: all its GPUs, any monthly cap)"
                                    if planned_price is not None else up_spend["price"]),
                   "per_request_window_usd": req_usd, "per_request_per_month_usd": req_month,
                   "note": "uptime spend is what the machines cost; per-request spend allocates compute seconds"},
