@@ -76,3 +76,14 @@ def test_dashboard_totals_carry_both_spends(store):
     _fleet(store)
     d = dashboard_data(store, span=timedelta(hours=2), end=T0 + timedelta(hours=2))
     assert d["totals"]["uptime_usd"] == "2.616666666667" and d["totals"]["spend_usd"] == "0"
+
+
+def test_a_long_running_replica_counts_the_whole_window_from_its_heartbeats(store):
+    from tunewise.monitor.uptime import spend
+
+    store.record_uptime("start", replica_id="long", instance="vm", ts=T0, usd_per_hour=Decimal("2"))
+    for k in range(1, 13):                               # heartbeats every 40 minutes for 8 hours
+        store.record_uptime("heartbeat", replica_id="long", instance="vm", ts=T0 + k * timedelta(minutes=40))
+    ivals = store.uptime_intervals(start=T0 + timedelta(hours=3, minutes=5), end=T0 + timedelta(hours=4, minutes=5))
+    assert [(i.start - T0, i.end - T0) for i in ivals] == [(timedelta(hours=3, minutes=5), timedelta(hours=4, minutes=5))]
+    assert spend(ivals)["usd"] == Decimal("2.000000000000")   # one hour at the price of its start row

@@ -37,7 +37,7 @@ def serve(
     batch_size: Annotated[int, typer.Option("--batch-size", help="micro-batch: most texts per model call")] = 32,
     batch_wait_ms: Annotated[float, typer.Option("--batch-wait-ms", help="micro-batch: longest wait for more requests")] = 4.0,
     queue_size: Annotated[int, typer.Option("--queue-size", help="texts allowed to wait for the model (503 beyond)")] = 1024,
-    heartbeat_s: Annotated[float, typer.Option("--heartbeat-s", help="uptime heartbeat row every N seconds (spend = instance-hours x price); 0: start/stop only")] = 30.0,
+    heartbeat_s: Annotated[float, typer.Option("--heartbeat-s", help="uptime heartbeat row every N seconds, 1..3600 (spend = instance-hours x price)")] = 30.0,
     instance: Annotated[str | None, typer.Option("--instance", help="machine id this replica bills to (default $TUNEWISE_INSTANCE_ID or the host name)")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug logs one line per request (never the key)")] = "info",
 ) -> None:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 EVENTS = ("start", "heartbeat", "stop")
+LOOKBACK = timedelta(hours=1)   # = the longest heartbeat interval `tunewise serve` accepts
 _Q = Decimal("1e-12")
 
 
@@ -66,9 +67,11 @@ def intervals(engine: Any, *, start: datetime | None = None, end: datetime | Non
                 func.sum(case((u.event == "stop", 1), else_=0)))
          .group_by(u.replica_id, u.instance))
     if start is not None:
-        q = q.having(func.max(u.ts) > start)
+        # a replica up at ``start`` wrote a heartbeat in the hour before it (heartbeats are at most an hour
+        # apart), so older rows need not be read: the index on ts keeps this cheap on a long history
+        q = q.where(u.ts >= start - LOOKBACK).having(func.max(u.ts) > start)
     if end is not None:
-        q = q.having(func.min(u.ts) < end)
+        q = q.where(u.ts < end + LOOKBACK).having(func.min(u.ts) < end)
     prices = select(u.replica_id, u.usd_per_hour).where(u.event == "start")
     conv = UTCDateTime().process_result_value
     with engine.connect() as conn:

@@ -39,8 +39,7 @@ class UptimeRecorder:
 
     async def start(self) -> None:
         await self._write("start")
-        if self.heartbeat_s > 0:
-            self._task = asyncio.create_task(self._beat(), name="uptime-heartbeat")
+        self._task = asyncio.create_task(self._beat(), name="uptime-heartbeat")
 
     async def _beat(self) -> None:
         while True:
