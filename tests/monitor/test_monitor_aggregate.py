@@ -267,7 +267,7 @@ def test_dashboard_data_equals_the_row_by_row_dashboard(filled):
             assert close(got[k], v) if isinstance(v, float) else got[k] == v, (k, got["start"], got[k], v)
     window = [r for r in rows if T0 <= r["ts"] < T0 + SPAN]
     spend = sum((r["cost_usd"] for r in window), Decimal(0))
-    assert doc["totals"] == {"requests": len(window), "spend_usd": str(spend)}
+    assert doc["totals"] == {"requests": len(window), "spend_usd": str(spend), "uptime_usd": "0"}  # no uptime rows
     assert doc["span_s"] == 7200 and doc["bucket_s"] == 240 and doc["drift"] is None
 
 

@@ -157,6 +157,8 @@ def test_replicas_opening_a_new_store_at_once_migrate_it_once(postgres_url, tmp_
     (without the migration lock, three of four failed with duplicate-table errors here)."""
     import psycopg
 
+    from tunewise.monitor.store import head_revision
+
     base = postgres_url.rsplit("/", 1)[0]
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS fresh_replicas")   # a shared TUNEWISE_TEST_PG_URL server
@@ -164,7 +166,7 @@ def test_replicas_opening_a_new_store_at_once_migrate_it_once(postgres_url, tmp_
     try:
         for url in (f"{base}/fresh_replicas", f"sqlite:///{tmp_path / 'fresh.db'}"):
             done = _open_together(url)
-            assert [(p.returncode, p.stdout.strip()) for p in done] == [(0, "0001")] * 4, \
+            assert [(p.returncode, p.stdout.strip()) for p in done] == [(0, head_revision())] * 4, \
                 [p.stderr[-800:] for p in done]
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as conn:

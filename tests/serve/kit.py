@@ -66,6 +66,38 @@ def build_run_dir(*, rows: int = 200, seed: int = 0) -> Path:
     return out
 
 
+def smollm2_run_dir() -> Path:
+    """A COMPLETE zero-shot SmolLM2 generation run (what `tunewise serve` needs for /v1/chat/completions),
+    built once by run_pilot and cached under the tunewise cache, keyed by the pilot's source code."""
+    from tunewise._paths import cache_dir
+
+    key = f"smollm2-zero-shot-gen-{_pilot_source_hash()}"
+    root = cache_dir("test-runs")
+    out = root / key
+    if (out / "COMPLETE").exists():
+        return out
+    with open(root / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / "COMPLETE").exists():
+            return out
+        from tunewise.data.bundled import sample_rows
+        from tunewise.pilot import PilotConfig, run_pilot
+
+        tmp = Path(tempfile.mkdtemp(prefix=f"{key}-", dir=root))
+        rows = sample_rows("bbc-news", limit=14, seed=5)
+        pairs = [{"prompt": "Topic of: " + " ".join(r["text"].split()[:25]), "completion": r["label"]} for r in rows]
+        (tmp / "train.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs[:11]))
+        (tmp / "test.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs[11:]))
+        run_pilot(PilotConfig(data=tmp / "train.jsonl", test=tmp / "test.jsonl", val_fraction=0.0, model="smollm2",
+                              method="zero-shot", out_dir=tmp / "run", max_new_tokens=8, latency_n=2,
+                              batch_sizes=(1,), progress=False, run_baseline=False))
+        if out.exists():
+            shutil.rmtree(out)
+        (tmp / "run").rename(out)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

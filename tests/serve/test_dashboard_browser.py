@@ -57,6 +57,7 @@ def test_dashboard_signs_in_and_draws_the_store(server, server_db, run_dir, cli,
         drawn = {cid: page.locator(f"#{cid} rect, #{cid} path, #{cid} circle").count()
                  for cid in ("chart-volume", "chart-latency", "chart-spend", "chart-quality", "chart-drift")}
         drift_rows = page.locator("#drift-table tr").count()
+        plan_text = page.locator("#plan-table").inner_text()
         page.screenshot(path=str(artifacts_dir / "dashboard.png"), full_page=True)
         browser.close()
     with open_store(server_db) as store:
@@ -65,5 +66,6 @@ def test_dashboard_signs_in_and_draws_the_store(server, server_db, run_dir, cli,
     assert foreign == []
     assert int(kpis[0]) == total  # the requests KPI is the store's count
     assert all(n > 0 for n in drawn.values()), drawn
+    assert "no review yet" in plan_text or "planned" in plan_text   # the plan-vs-actual panel is drawn
     assert drift_rows >= 4  # header + text_chars, token_count, oov_rate, predicted_label
     assert (artifacts_dir / "dashboard.png").stat().st_size > 10_000

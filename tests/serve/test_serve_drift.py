@@ -27,6 +27,10 @@ def _send(server, key: str, texts: list[str]) -> list[dict]:
     return out
 
 
+def doc_terms(path) -> set:
+    return {t["term"] for t in json.loads(path.read_text())["current"]["drift"]["explanation"]["window_terms"]}
+
+
 def _window(t0: datetime, t1: datetime) -> tuple[timedelta, datetime]:
     end = t1 + timedelta(milliseconds=1)
     return end - t0, end
@@ -58,7 +62,10 @@ def test_reference_sample_is_not_drift_and_feedback_quality_has_ci(server, serve
     assert d["dataset_drift"] is False and d["features_drifted"] == []
     assert d["domain_classifier"]["drifted"] is False and d["domain_classifier"]["statistic"] < 0.55
     assert d["embedding"]["drifted"] is False
-    assert {f["feature"] for f in d["features"]} == {"text_chars", "token_count", "oov_rate", "predicted_label"}
+    tested = {f["feature"] for f in d["features"]}
+    assert tested | {r["feature"] for r in d["redundant_features"]} == {"text_chars", "token_count", "oov_rate",
+                                                                         "predicted_label"}
+    assert {"token_count", "oov_rate", "predicted_label"} <= tested      # text_chars may be dropped as redundant
     fb = cur["quality"]["feedback"]
     assert fb["n"] == 25 and fb["accuracy"]["ci_low"] <= fb["accuracy"]["value"] <= fb["accuracy"]["ci_high"]
     assert cur["quality"]["cbpe"]["n"] == 120 and "concept drift" in cur["quality"]["cbpe"]["caveat"]
@@ -87,11 +94,13 @@ def test_bbc_news_to_a_sentiment_model_is_drift_and_alerts(server, server_db, ru
     assert "ALERT dataset drift: drift.dataset_drift = True == True" in res.stderr
     assert "ALERT text looks foreign" in res.stderr and "p95 latency" not in res.stderr
     assert "drift, most recent window" in res.stdout and "CBPE" in res.stdout
+    assert "what the window says more often than the reference:" in res.stdout and "'said'" in res.stdout
+    assert doc_terms(out) >= {"said"}
     doc = json.loads(out.read_text())
     d = doc["current"]["drift"]
     assert d["dataset_drift"] is True
     assert d["domain_classifier"]["statistic"] > 0.9 and d["embedding"]["drifted"] is True
-    assert {"text_chars", "token_count", "oov_rate"} <= set(d["features_drifted"])
+    assert {"token_count", "oov_rate"} <= set(d["features_drifted"])
     assert [a["name"] for a in doc["alerts"]] == ["dataset drift", "text looks foreign"]
     with open_store(server_db) as store:
         stored = [a["name"] for a in store.list_alerts(since=t0)]

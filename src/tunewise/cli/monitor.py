@@ -21,6 +21,7 @@ def monitor(
     embeddings: Annotated[bool, typer.Option("--embeddings/--no-embeddings", help="embedding drift with the pilot's encoder")] = True,
     reference_limit: Annotated[int, typer.Option("--reference-limit", help="reference texts sampled (seeded)")] = 1000,
     fail_on_alert: Annotated[bool, typer.Option("--fail-on-alert", help=f"exit {FAIL_ON_ALERT_EXIT} when an alert fires (for cron/CI)")] = False,
+    webhook: Annotated[str | None, typer.Option("--webhook", help="POST the fired alerts as JSON to this http(s) URL (only when one fires)")] = None,
 ) -> None:
     """Compare windows of served requests with the training reference; print and store alerts."""
     from datetime import UTC, datetime
@@ -46,6 +47,10 @@ def monitor(
             raise BadInputError(f"--end '{end}' is not an ISO 8601 time", fix="e.g. 2026-11-25T18:00:00Z") from None
         end_dt = end_dt.replace(tzinfo=UTC) if end_dt.tzinfo is None else end_dt
     check_run_dir(run_dir)
+    if webhook:
+        from tunewise.monitor.webhook import check_url
+
+        check_url(webhook)
     rules = load_rules(alerts) if alerts else None
     with open_store(db) as store:
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -60,6 +65,12 @@ def monitor(
         _print(console, doc)
     for a in doc["alerts"]:
         err_console.print(f"[bold red]ALERT[/] {a['message']}", highlight=False, soft_wrap=True)
+    if webhook and doc["alerts"]:
+        from tunewise.monitor.webhook import post_json
+
+        cur = doc["current"]
+        post_json(webhook, {"kind": "tunewise.monitor.alerts", "model": doc["model"], "store": doc["store"],
+                            "window": {"start": cur["start"], "end": cur["end"]}, "alerts": doc["alerts"]})
     if fail_on_alert and doc["alerts"]:
         raise typer.Exit(FAIL_ON_ALERT_EXIT)
 
@@ -112,15 +123,37 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
         ft.add_row(f"{key} (ROC AUC)", str(f.get("test") or "–"), _f(f.get("statistic"), 3), "–",
                    str(f.get("threshold", "–")), "–", _f(f.get("drifted")) if f.get("note") is None else f["note"])
     console.print(ft)
+    ex = cur["drift"].get("explanation") or {}
+    drifted = cur["drift"].get("dataset_drift") or (cur["drift"].get("domain_classifier") or {}).get("drifted")
+    if drifted and ex.get("window_terms"):
+        console.print("what the window says more often than the reference: "
+                      + ", ".join(f"'{t['term']}' (z {t['z']:.1f})" for t in ex["window_terms"][:8])
+                      + "; less often: " + ", ".join(f"'{t['term']}'" for t in ex["reference_terms"][:5]),
+                      highlight=False, soft_wrap=True)
+        for e in ex.get("examples", []):
+            console.print(f"  e.g. {e['text']}", highlight=False, soft_wrap=True, markup=False)
     cb = cur["quality"]["cbpe"]
     if cb.get("expected_accuracy") is not None:
         console.print(f"label-free estimate (CBPE): expected accuracy {cb['expected_accuracy']:.3f} "
                       f"[{cb['band_low']:.3f}, {cb['band_high']:.3f}] ({cb['band']}, n={cb['n']}). {cb['caveat']}",
                       highlight=False, soft_wrap=True)
+    cc = cur["quality"].get("cbpe_calibrated") or {}
+    if cc.get("expected_accuracy") is not None:
+        console.print(f"label-free estimate, calibrated on {cc['calibration_n']} held-out pilot predictions: expected "
+                      f"accuracy {cc['expected_accuracy']:.3f} [{cc['band_low']:.3f}, {cc['band_high']:.3f}]. "
+                      f"{cc['caveat']}", highlight=False, soft_wrap=True)
     lat, sp = cur["latency_ms"], cur["spend_usd"]
     console.print(f"latency (server side, ms, n={lat['n']}): p50 {_f(lat['p50'])} · p90 {_f(lat['p90'])} · "
                   f"p95 {_f(lat['p95'])} · p99 {_f(lat['p99'])}; spend {sp['total']} USD "
                   f"({sp['per_1k_requests'] or '–'} USD per 1k requests; {sp['source']})", highlight=False, soft_wrap=True)
+    up = cur.get("spend_uptime") or {}
+    if up:
+        idle = f"; idle capacity {_usd(up['idle_usd'])}" if up.get("idle_usd") is not None else ""
+        console.print(f"spend, uptime: {_usd(up['usd'])} for {_f(up['instance_hours'], 3)} instance-hour(s) on "
+                      f"{len(up['instances'])} machine(s), {up['replicas']} replica(s) ({up['price']}) vs "
+                      f"{_usd(up['per_request_usd'])} allocated to requests by compute time{idle}"
+                      + (f"; no price recorded for {', '.join(up['unpriced'])}" if up.get("unpriced") else ""),
+                      highlight=False, soft_wrap=True)
     console.print(f"dataset drift in the most recent window: {_f(cur['drift']['dataset_drift'])} "
                   f"({len(cur['drift']['features_drifted'])} of {cur['drift']['features_tested']} features; "
                   f"threshold share {cur['drift']['threshold']}); alerts fired: {len(doc['alerts'])}", highlight=False)

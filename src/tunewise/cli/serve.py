@@ -37,6 +37,8 @@ def serve(
     batch_size: Annotated[int, typer.Option("--batch-size", help="micro-batch: most texts per model call")] = 32,
     batch_wait_ms: Annotated[float, typer.Option("--batch-wait-ms", help="micro-batch: longest wait for more requests")] = 4.0,
     queue_size: Annotated[int, typer.Option("--queue-size", help="texts allowed to wait for the model (503 beyond)")] = 1024,
+    heartbeat_s: Annotated[float, typer.Option("--heartbeat-s", help="uptime heartbeat row every N seconds, 1..3600 (spend = instance-hours x price)")] = 30.0,
+    instance: Annotated[str | None, typer.Option("--instance", help="machine id this replica bills to (default $TUNEWISE_INSTANCE_ID or the host name)")] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug logs one line per request (never the key)")] = "info",
 ) -> None:
     """Serve a pilot model: /v1/classify or /v1/chat/completions, /v1/feedback, /metrics, /dashboard."""
@@ -59,7 +61,7 @@ def serve(
                       injection_label=injection_label, injection_threshold=injection_threshold,
                       max_body_bytes=max_body_bytes, max_text_chars=max_text_chars, max_batch_texts=max_batch_texts,
                       rate_per_s=rate, burst=burst, batch_max_size=batch_size, batch_max_wait_ms=batch_wait_ms,
-                      queue_size=queue_size)
+                      queue_size=queue_size, heartbeat_s=heartbeat_s, instance=instance)
     cfg.validate()
     from tunewise.guardrails.engine import MODES
     from tunewise.serve.model import check_run_dir

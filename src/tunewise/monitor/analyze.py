@@ -13,12 +13,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tunewise.errors import TunewiseError
 from tunewise.monitor import drift, quality, refcache
 from tunewise.monitor.aggregate import QUANTILES
 from tunewise.monitor.reference import load_reference
 from tunewise.monitor.schema import utcnow
+from tunewise.monitor.uptime import uptime_summary
 
 SCHEMA_VERSION = 1
+PREFERRED_FEATURES = ("token_count", "oov_rate", "text_chars")   # kept first when two are redundant
 _Q = Decimal("1e-12")
 
 
@@ -56,19 +59,22 @@ def operational_summary(store: Any, start: datetime, end: datetime) -> dict[str,
         "spend_usd": {"total": cost, "per_1k_requests": (cost / n * 1000).quantize(_Q) if n else None,
                       "per_hour": (cost / hours).quantize(_Q) if hours else None,
                       "source": "self-hosted compute time x hourly price given to `tunewise serve`"},
+        "spend_uptime": uptime_summary(store, start, end, requests_usd=cost),
         "tokens": {"input": t.tokens_in, "output": t.tokens_out},
         "guardrails": guard,
     }
 
 
 def quality_summary(rows: list[dict[str, Any]], *, bootstrap: int = 1000,
-                    labels: list[str] | None = None) -> dict[str, Any]:
-    """``labels``: the task's label set (the pilot's training labels), which macro-F1 averages over."""
+                    labels: list[str] | None = None, calibration: Any = None) -> dict[str, Any]:
+    """``labels``: the task's label set (the pilot's training labels), which macro-F1 averages over;
+    ``calibration``: (confidence, correct?) of the pilot's held-out predictions, for calibrated CBPE."""
     served = [r for r in rows if r["status"] == 200 and r["endpoint"] == "classify"]
     fb = [r for r in served if r.get("feedback_label") is not None]
+    conf = [r["confidence"] for r in served if r["confidence"] is not None]
     out = {"feedback": quality.feedback_quality([r["feedback_label"] for r in fb], [r["output"] for r in fb],
                                                 labels=labels, bootstrap=bootstrap),
-           "cbpe": quality.cbpe_accuracy([r["confidence"] for r in served if r["confidence"] is not None])}
+           "cbpe": quality.cbpe_accuracy(conf), "cbpe_calibrated": quality.cbpe_calibrated(conf, calibration)}
     return out
 
 
@@ -102,14 +108,21 @@ def drift_for(ref_texts: list[str], ref_table: dict[str, list[float]], ref_preds
               cur_rows: list[dict[str, Any]], feats: _Features, *, seed: int = 0) -> dict[str, Any]:
     served = [r for r in cur_rows if r["status"] == 200]
     cur_texts = [r["input_redacted"] for r in served]
-    cur_table = feats.table(cur_texts)
-    features = [drift.numeric_drift(name, ref_table[name], cur_table[name]) for name in ref_table]
-    if ref_preds is not None:
-        features.append(drift.categorical_drift("predicted_label", ref_preds,
-                                                [r["output"] for r in served if r["endpoint"] == "classify"]))
-    summary = drift.dataset_drift(features)
-    return {"features": features, "domain_classifier": drift.domain_classifier(ref_texts, cur_texts, seed=seed),
-            **summary}
+    cur_preds = [r["output"] for r in served if r["endpoint"] == "classify"] if ref_preds is not None else None
+    return {**feature_drift(ref_table, ref_preds, feats.table(cur_texts), cur_preds),
+            "domain_classifier": drift.domain_classifier(ref_texts, cur_texts, seed=seed)}
+
+
+def feature_drift(ref_table: dict[str, list[float]], ref_preds: list[str] | None, cur_table: dict[str, list[float]],
+                  cur_preds: list[str] | None) -> dict[str, Any]:
+    """Per-feature tests (redundant features dropped, Holm across the rest) and the dataset-drift share."""
+    dropped = drift.redundant(ref_table, prefer=PREFERRED_FEATURES)
+    gone = {d["feature"] for d in dropped}
+    features = [drift.numeric_drift(name, ref_table[name], cur_table[name]) for name in ref_table if name not in gone]
+    if ref_preds is not None and cur_preds is not None:
+        features.append(drift.categorical_drift("predicted_label", ref_preds, cur_preds))
+    drift.holm(features)
+    return {"features": features, "redundant_features": dropped, **drift.dataset_drift(features)}
 
 
 def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hours=1), windows: int = 6,
@@ -150,6 +163,7 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
         ref_preds = refcache.cached(run_dir, ref_texts, "predicted-labels",
                                     lambda: [p["label"] for p in _batched(predictor.predict, ref_texts)])
 
+    calibration = quality.load_calibration(run_dir) if is_classifier else None
     out_windows = []
     for k in range(windows, 0, -1):
         w_start, w_end = end - k * window, end - (k - 1) * window
@@ -158,19 +172,28 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
         summary: dict[str, Any] = {"start": w_start, "end": w_end, **operational_summary(store, w_start, w_end)}
         summary["drift"] = drift_for(ref_texts, ref_table, ref_preds, rows, feats, seed=seed)
         summary["quality"] = quality_summary(rows, bootstrap=bootstrap,
-                                             labels=list(getattr(predictor, "labels", None) or []) or None)
+                                             labels=list(getattr(predictor, "labels", None) or []) or None,
+                                             calibration=calibration)
         out_windows.append(summary)
 
     current = out_windows[-1]
     cur_texts = [r["input_redacted"] for r in rows if r["status"] == 200]
-    if embeddings and hasattr(predictor, "encoder_embed"):
+    from tunewise.monitor.explain import explain
+
+    current["drift"]["explanation"] = explain(ref_texts, cur_texts)
+    no_encoder = getattr(predictor, "arch", "encoder") not in ("encoder", "sklearn")
+    if embeddings and hasattr(predictor, "encoder_embed") and no_encoder:
+        current["drift"]["embedding"] = {"statistic": None, "drifted": None,
+                                         "note": f"no encoder embeddings for a {predictor.arch} model; "
+                                                 "the TF-IDF domain classifier covers text drift"}
+    elif embeddings and hasattr(predictor, "encoder_embed"):
         step("embedding drift")
         try:
             ref_emb = refcache.cached(run_dir, ref_texts, "embeddings", lambda: predictor.encoder_embed(ref_texts))
             cur_emb = predictor.encoder_embed(cur_texts) if cur_texts else []
             current["drift"]["embedding"] = drift.embedding_drift(ref_emb, cur_emb, seed=seed,
                                                                   ref_texts=ref_texts, cur_texts=cur_texts)
-        except NotImplementedError as exc:
+        except (NotImplementedError, TunewiseError) as exc:   # the predictor says it cannot embed
             current["drift"]["embedding"] = {"statistic": None, "drifted": None, "note": str(exc)}
     else:
         current["drift"]["embedding"] = {"statistic": None, "drifted": None,
@@ -189,7 +212,9 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
         "windows": out_windows,
         "defaults": {"alpha": drift.ALPHA, "small_n": drift.SMALL_N, "wasserstein": drift.WASSERSTEIN_THRESHOLD,
                      "jensen_shannon": drift.JS_THRESHOLD, "psi_bands": list(drift.PSI_BANDS),
-                     "dataset_drift_share": drift.DATASET_DRIFT_SHARE, "domain_auc": drift.DOMAIN_AUC_THRESHOLD,
+                     "dataset_drift_share": drift.DATASET_DRIFT_SHARE,
+                     "correction": "Holm across the p-value tests", "redundant_spearman": drift.REDUNDANT_RHO,
+                     "min_expected_count": drift.MIN_EXPECTED, "domain_auc": drift.DOMAIN_AUC_THRESHOLD,
                      "source": "statistics.md (Evidently / NannyML defaults)"},
     }
     fired: list[dict[str, Any]] = []

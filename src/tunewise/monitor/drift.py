@@ -1,7 +1,9 @@
 """Drift tests with the Evidently/NannyML defaults in statistics.md.
 
-Per feature: reference n <= 1000 -> two-sample KS (numeric), chi-square (categorical) or Z test
-(binary) at alpha 0.05; reference n > 1000 -> normed Wasserstein >= 0.1 (numeric) or Jensen-Shannon
+Per feature: reference n <= 1000 -> two-sample KS (numeric), chi-square test of homogeneity
+(categorical; sparse categories pooled, Fisher's exact test when cells stay small) or Z test (binary),
+Holm-corrected across the features at alpha 0.05 (features nearly identical on the reference are
+tested once); reference n > 1000 -> normed Wasserstein >= 0.1 (numeric) or Jensen-Shannon
 distance >= 0.1 (categorical). PSI is reported beside every test with bands 0.1 / 0.25. Dataset drift
 when >= 50% of the features drift. Text: a domain classifier (TF-IDF + logistic regression) told to
 separate reference from current; drift when its cross-validated ROC AUC > 0.55. Embeddings: the same
@@ -23,6 +25,8 @@ PSI_BANDS = (0.1, 0.25)
 DATASET_DRIFT_SHARE = 0.5
 DOMAIN_AUC_THRESHOLD = 0.55
 MIN_CURRENT = 20
+MIN_EXPECTED = 5               # chi-square / Z approximation needs expected cell counts >= 5
+REDUNDANT_RHO = 0.95           # |Spearman| on the reference at which two features count as one
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -103,7 +107,6 @@ def numeric_drift(name: str, ref: Sequence[float], cur: Sequence[float]) -> dict
 
 def categorical_drift(name: str, ref: Sequence[str], cur: Sequence[str]) -> dict[str, object]:
     import numpy as np
-    from scipy import stats
     from scipy.spatial.distance import jensenshannon
 
     cats = sorted(set(ref) | set(cur))
@@ -116,20 +119,7 @@ def categorical_drift(name: str, ref: Sequence[str], cur: Sequence[str]) -> dict
         return {**out, "test": None, "drifted": None, "note": f"fewer than {MIN_CURRENT} current values"}
     rp, cp = rc / rc.sum(), cc / cc.sum()
     if rc.sum() <= SMALL_N:
-        if len(cats) <= 2:
-            # two-proportion Z test on the first category
-            n1, n2 = rc.sum(), cc.sum()
-            pooled = (rc[0] + cc[0]) / (n1 + n2)
-            se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2)) if 0 < pooled < 1 else 0.0
-            z = (cp[0] - rp[0]) / se if se else 0.0
-            pval = float(2 * stats.norm.sf(abs(z)))
-            out.update(test="z", statistic=float(z), p_value=pval, threshold=ALPHA, drifted=bool(pval < ALPHA))
-        else:
-            expected = np.clip(rp, 1e-6, None) * cc.sum()
-            expected = expected * cc.sum() / expected.sum()
-            res = stats.chisquare(cc, expected)
-            out.update(test="chi_square", statistic=float(res.statistic), p_value=float(res.pvalue),
-                       threshold=ALPHA, drifted=bool(res.pvalue < ALPHA))
+        out.update(_two_sample_categorical(rc, cc))
     else:
         d = float(jensenshannon(rp, cp))
         out.update(test="jensen_shannon", statistic=d, threshold=JS_THRESHOLD, drifted=bool(d >= JS_THRESHOLD))
@@ -138,13 +128,105 @@ def categorical_drift(name: str, ref: Sequence[str], cur: Sequence[str]) -> dict
     return out
 
 
+def _two_sample_categorical(rc, cc) -> dict[str, object]:  # noqa: ANN001
+    """Reference and current counts are both samples: a 2 x k test of homogeneity. Two categories: the
+    two-proportion Z test while every expected cell count is >= 5, else Fisher's exact test. More: the
+    chi-square test with categories whose expected count is < 5 pooled into one cell (the chi-square
+    approximation needs expected counts >= 5); Fisher's exact test when pooling leaves two cells."""
+    import numpy as np
+    from scipy import stats
+
+    table = np.vstack([rc, cc])
+    table = table[:, table.sum(0) > 0]
+    pooled_note = None
+    if table.shape[1] > 2:
+        expected = np.outer(table.sum(1), table.sum(0)) / table.sum()
+        sparse = expected.min(0) < MIN_EXPECTED
+        if sparse.any():
+            pooled_note = f"{int(sparse.sum())} categories with an expected count < {MIN_EXPECTED} pooled"
+            kept = table[:, ~sparse]
+            table = np.hstack([kept, table[:, sparse].sum(1, keepdims=True)]) if sparse.sum() else kept
+            table = table[:, table.sum(0) > 0]
+            exp_other = np.outer(table.sum(1), table.sum(0)) / table.sum()
+            if table.shape[1] > 2 and exp_other[:, -1].min() < MIN_EXPECTED:
+                # the pooled cell is still sparse: merge it into the smallest other category
+                j = int(np.argmin(table[:, :-1].sum(0)))
+                table[:, j] += table[:, -1]
+                table = table[:, :-1]
+    if table.shape[1] < 2:
+        return {"test": "one_category", "statistic": 0.0, "p_value": 1.0, "threshold": ALPHA, "drifted": False,
+                "note": "both samples hold the same single category"}
+    out: dict[str, object] = {"threshold": ALPHA}
+    if pooled_note:
+        out["note"] = pooled_note
+    expected = np.outer(table.sum(1), table.sum(0)) / table.sum()
+    if table.shape[1] == 2 and expected.min() < MIN_EXPECTED:
+        res = stats.fisher_exact(table)
+        out.update(test="fisher_exact", statistic=float(res.statistic), p_value=float(res.pvalue))
+    elif table.shape[1] == 2:
+        n1, n2 = table.sum(1)
+        p1, p2 = table[0, 0] / n1, table[1, 0] / n2
+        pooled = table[:, 0].sum() / (n1 + n2)
+        se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+        z = (p2 - p1) / se
+        out.update(test="z", statistic=float(z), p_value=float(2 * stats.norm.sf(abs(z))))
+    else:
+        chi2, pval, _, _ = stats.chi2_contingency(table, correction=False)
+        out.update(test="chi_square", statistic=float(chi2), p_value=float(pval))
+    out["drifted"] = bool(out["p_value"] < ALPHA)
+    return out
+
+
+def holm(features: list[dict[str, object]], alpha: float = ALPHA) -> list[dict[str, object]]:
+    """Holm's step-down correction over the features tested by a p-value (KS, Z, chi-square, Fisher):
+    the chance that any of them alarms on a window without drift stays <= ``alpha``. Each gets
+    ``p_adjusted`` and ``drifted`` from it; distance rules (Wasserstein, Jensen-Shannon) are untouched."""
+    tested = [f for f in features if f.get("p_value") is not None and f.get("drifted") is not None]
+    m = len(tested)
+    running = 0.0
+    for rank, f in enumerate(sorted(tested, key=lambda f: float(f["p_value"]))):
+        running = max(running, min(1.0, (m - rank) * float(f["p_value"])))
+        f["p_adjusted"] = running
+        f["drifted"] = bool(running < alpha)
+        f["correction"] = f"Holm over {m} tests"
+    return features
+
+
+def redundant(table: dict[str, Sequence[float]], *, prefer: Sequence[str] = (), threshold: float = REDUNDANT_RHO
+              ) -> list[dict[str, object]]:
+    """Features nearly identical to one already kept (|Spearman rho| >= ``threshold`` on the reference),
+    in the order ``prefer`` then the table's; testing both would count one shift twice."""
+    import numpy as np
+    from scipy import stats
+
+    order = [n for n in prefer if n in table] + [n for n in table if n not in prefer]
+    kept: list[str] = []
+    dropped = []
+    for name in order:
+        x = np.asarray(table[name], dtype=float)
+        twin = None
+        for k in kept:
+            y = np.asarray(table[k], dtype=float)
+            if x.std() == 0 or y.std() == 0:
+                continue
+            rho = float(stats.spearmanr(x, y).statistic)
+            if abs(rho) >= threshold:
+                twin = (k, rho)
+                break
+        if twin is None:
+            kept.append(name)
+        else:
+            dropped.append({"feature": name, "same_as": twin[0], "spearman": round(twin[1], 4)})
+    return dropped
+
+
 def random_auc_p95(n_ref: int, n_cur: int) -> float:
     """95th percentile of the ROC AUC a random scorer reaches on n_ref vs n_cur items (Mann-Whitney
     normal approximation: sd = sqrt((n0 + n1 + 1) / (12 n0 n1)))."""
     return 0.5 + 1.6449 * math.sqrt((n_ref + n_cur + 1) / (12 * n_ref * n_cur))
 
 
-def _cv_auc(X, y, groups, seed: int, repeats: int = 3) -> float:  # noqa: ANN001
+def _cv_auc(X, y, groups, seed: int, repeats: int = 3) -> float | None:  # noqa: ANN001
     """Out-of-fold ROC AUC, averaged over ``repeats`` shuffles of 5-fold CV. Identical texts share a
     group, so a text and its copy are never split between training and scoring (a current window
     that repeats reference texts is not 'recognised' by memorisation)."""
@@ -154,7 +236,11 @@ def _cv_auc(X, y, groups, seed: int, repeats: int = 3) -> float:  # noqa: ANN001
     from sklearn.model_selection import StratifiedGroupKFold
 
     y = np.asarray(y)
-    folds = max(2, min(5, int(min(y.sum(), len(y) - y.sum()))))
+    g = np.asarray(groups)
+    distinct = min(len(set(g[y == 1].tolist())), len(set(g[y == 0].tolist())))
+    if distinct < 2:
+        return None          # one distinct text on a side: nothing to cross-validate
+    folds = max(2, min(5, distinct))
     aucs = []
     for r in range(repeats):
         proba = np.zeros(len(y))
@@ -166,7 +252,10 @@ def _cv_auc(X, y, groups, seed: int, repeats: int = 3) -> float:  # noqa: ANN001
     return float(np.mean(aucs))
 
 
-def _decide(out: dict[str, object], auc: float, n_ref: int, n_cur: int) -> dict[str, object]:
+def _decide(out: dict[str, object], auc: float | None, n_ref: int, n_cur: int) -> dict[str, object]:
+    if auc is None:
+        return {**out, "statistic": None, "drifted": None,
+                "note": "fewer than two distinct texts on one side: the classifier cannot be cross-validated"}
     floor = random_auc_p95(n_ref, n_cur)
     threshold = max(DOMAIN_AUC_THRESHOLD, floor)
     return {**out, "statistic": auc, "random_auc_p95": floor, "effective_threshold": threshold,

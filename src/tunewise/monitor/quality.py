@@ -84,3 +84,93 @@ def cbpe_accuracy(confidences: Sequence[float]) -> dict[str, object]:
     se = math.sqrt(sum(c * (1 - c) for c in confidences)) / n
     return {"n": n, "expected_accuracy": mean, "band_low": max(0.0, mean - 3 * se),
             "band_high": min(1.0, mean + 3 * se), "band": "+/- 3 SE", "caveat": CBPE_CAVEAT}
+
+
+CALIBRATED_CAVEAT = ("Calibrated label-free estimate: each top-class probability is mapped to the share of "
+                     "correct predictions at that confidence on the pilot's held-out test predictions (Platt "
+                     "scaling), then averaged. It corrects a model that is over- or under-confident, but it "
+                     "inherits the pilot test set's sampling noise (n={n}; the band does not include it) and still "
+                     "assumes no concept drift: it cannot see errors the model is confident about on new kinds "
+                     "of input.")
+
+
+def _logit(c: float) -> float:
+    c = min(max(float(c), 1e-6), 1 - 1e-6)
+    return math.log(c / (1 - c))
+
+
+class _Platt:
+    """P(correct) = sigmoid(a * logit(confidence) + b), fitted by maximum likelihood (Platt scaling):
+    smooth and monotone, so a few hundred held-out predictions do not map the top confidences to 1.0
+    as an isotonic step function fitted on them would."""
+
+    def __init__(self, confidences: Sequence[float], correct: Sequence[bool]) -> None:
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.array([1 if ok else 0 for ok in correct])
+        x = np.array([[_logit(c)] for c in confidences])
+        if y.min() == y.max():                      # all right or all wrong: a constant
+            self.const: float | None = float(y[0])
+            return
+        self.const = None
+        self.model = LogisticRegression(C=1e6, max_iter=1000).fit(x, y)
+
+    def predict(self, confidences: Sequence[float]) -> list[float]:
+        if self.const is not None:
+            return [self.const] * len(confidences)
+        return [float(p) for p in self.model.predict_proba([[_logit(c)] for c in confidences])[:, 1]]
+
+
+def fit_calibrator(confidences: Sequence[float], correct: Sequence[bool]) -> _Platt:
+    """Map from top-class probability to P(correct), fitted on held-out predictions."""
+    return _Platt(confidences, correct)
+
+
+def cbpe_calibrated(confidences: Sequence[float], calibration: tuple[Sequence[float], Sequence[bool]] | None
+                    ) -> dict[str, object]:
+    """CBPE with the confidences first calibrated on (held-out confidences, correct?) pairs."""
+    if calibration is None or len(calibration[0]) < 20:
+        return {"n": len(confidences), "expected_accuracy": None,
+                "note": "no held-out pilot predictions (or fewer than 20) to calibrate on"}
+    n_cal = len(calibration[0])
+    if not confidences:
+        return {"n": 0, "expected_accuracy": None, "calibration_n": n_cal}
+    p = fit_calibrator(*calibration).predict([float(c) for c in confidences])
+    n = len(p)
+    mean = sum(p) / n
+    se = math.sqrt(sum(x * (1 - x) for x in p)) / n
+    lo, hi = min(calibration[0]), max(calibration[0])
+    outside = sum(1 for c in confidences if not lo <= float(c) <= hi) / n
+    caveat = CALIBRATED_CAVEAT.format(n=n_cal)
+    if outside > 0.1:
+        caveat = (f"{outside:.0%} of this window's confidences lie outside the calibration range "
+                  f"[{lo:.3f}, {hi:.3f}], so the map is extrapolated there: treat the estimate as rough. ") + caveat
+    return {"n": n, "expected_accuracy": mean, "band_low": max(0.0, mean - 3 * se),
+            "band_high": min(1.0, mean + 3 * se), "band": "+/- 3 SE", "calibration_n": n_cal,
+            "outside_calibration_range": round(outside, 4),
+            "calibration": "Platt scaling (logistic on the logit of the confidence) fitted on the pilot's "
+                           "held-out test predictions",
+            "caveat": caveat}
+
+
+def load_calibration(run_dir) -> tuple[list[float], list[bool]] | None:  # noqa: ANN001
+    """(top-class probability, correct?) of the pilot's held-out test predictions, or None."""
+    import json
+    from pathlib import Path
+
+    path = Path(run_dir) / "predictions.jsonl"
+    if not path.is_file():
+        return None
+    conf, ok = [], []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            scores = r.get("scores")
+            if not isinstance(scores, dict) or not scores or "gold" not in r or "prediction" not in r:
+                return None
+            conf.append(float(max(scores.values())))
+            ok.append(r["gold"] == r["prediction"])
+    return (conf, ok) if conf else None

@@ -129,3 +129,29 @@ monitor_reports = Table(
     Column("payload", Text, nullable=False),                # the `tunewise monitor --json` document
 )
 Index("ix_monitor_reports_ts", monitor_reports.c.ts)
+
+uptime = Table(
+    "uptime", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", UTCDateTime(), nullable=False),
+    Column("replica_id", String(64), nullable=False),       # one server process, one id per start
+    Column("instance", String(200), nullable=False),        # the machine it runs on (billed once however many replicas)
+    Column("event", String(16), nullable=False),            # start | heartbeat | stop
+    Column("usd_per_hour", DecimalText(), nullable=True),   # the hourly price the replica was started with
+    Column("price_source", String(200), nullable=True),
+    Column("model", String(200), nullable=True),
+)
+Index("ix_uptime_replica_ts", uptime.c.replica_id, uptime.c.ts)
+Index("ix_uptime_ts", uptime.c.ts)
+
+reviews = Table(
+    "reviews", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ts", UTCDateTime(), nullable=False),
+    Column("candidate", String(200), nullable=False),
+    Column("verdict", String(64), nullable=False),           # still the right choice | cheaper option now | ...
+    Column("window_start", UTCDateTime(), nullable=False),
+    Column("window_end", UTCDateTime(), nullable=False),
+    Column("payload", Text, nullable=False),                 # the `tunewise review --json` document
+)
+Index("ix_reviews_ts", reviews.c.ts)

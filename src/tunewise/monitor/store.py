@@ -167,6 +167,22 @@ class Store:
 
         return guardrail_counts(self.engine, start=start, end=end)
 
+    # ---- uptime (see tunewise.monitor.uptime) -----------------------------------------------
+    def record_uptime(self, event: str, *, replica_id: str, instance: str, ts: datetime | None = None,
+                      usd_per_hour: Any = None, price_source: str | None = None, model: str | None = None) -> None:
+        """One start / heartbeat / stop row of a serving replica."""
+        from tunewise.monitor import uptime
+        from tunewise.monitor.schema import utcnow
+
+        uptime.record(self.engine, event=event, replica_id=replica_id, instance=instance, ts=ts or utcnow(),
+                      usd_per_hour=usd_per_hour, price_source=price_source, model=model)
+
+    def uptime_intervals(self, *, start: datetime | None = None, end: datetime | None = None) -> list[Any]:
+        """Each replica's up interval clipped to ``[start, end)`` (``uptime.Interval``)."""
+        from tunewise.monitor import uptime
+
+        return uptime.intervals(self.engine, start=start, end=end)
+
     # ---- feedback --------------------------------------------------------------------------
     def add_feedback(self, request_id: str, *, key_id: str, label: str | None = None,
                      target: str | None = None) -> bool:
@@ -217,6 +233,27 @@ class Store:
         from tunewise.monitor.schema import monitor_reports
 
         q = select(monitor_reports.c.payload).order_by(monitor_reports.c.id.desc()).limit(1)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return json.loads(row[0]) if row else None
+
+
+    # ---- reviews ---------------------------------------------------------------------------
+    def save_review(self, payload: dict[str, Any], *, candidate: str, verdict: str, window_start: datetime,
+                    window_end: datetime) -> None:
+        from tunewise.monitor.schema import reviews, utcnow
+
+        with self.engine.begin() as conn:
+            conn.execute(reviews.insert(), {"ts": utcnow(), "candidate": candidate[:200], "verdict": verdict[:64],
+                                            "window_start": window_start, "window_end": window_end,
+                                            "payload": json.dumps(payload, default=str)})
+
+    def latest_review(self) -> dict[str, Any] | None:
+        from sqlalchemy import select
+
+        from tunewise.monitor.schema import reviews
+
+        q = select(reviews.c.payload).order_by(reviews.c.id.desc()).limit(1)
         with self.engine.connect() as conn:
             row = conn.execute(q).first()
         return json.loads(row[0]) if row else None
@@ -311,6 +348,16 @@ def _upgrade(engine) -> None:  # noqa: ANN001
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def head_revision() -> str:
+    """The newest packaged migration (what ``open_store`` upgrades a store to)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 def _at_head(conn, cfg) -> bool:  # noqa: ANN001

@@ -10,6 +10,7 @@ from typing import Any
 from tunewise.monitor.analyze import _jsonable
 from tunewise.monitor.quality import wilson
 from tunewise.monitor.schema import utcnow
+from tunewise.monitor.uptime import spend
 
 
 def dashboard_data(store: Any, *, span: timedelta = timedelta(hours=1), buckets: int = 30,
@@ -39,5 +40,17 @@ def dashboard_data(store: Any, *, span: timedelta = timedelta(hours=1), buckets:
                  "embedding": cur.get("drift", {}).get("embedding"),
                  "cbpe": cur.get("quality", {}).get("cbpe")}
     return _jsonable({"generated_at": utcnow(), "span_s": span.total_seconds(), "bucket_s": step.total_seconds(),
-                      "series": series, "totals": {"requests": agg.total.requests, "spend_usd": agg.total.spend_usd},
-                      "drift": drift, "alerts": store.list_alerts(since=end - timedelta(days=1))[-20:]})
+                      "series": series, "totals": {"requests": agg.total.requests, "spend_usd": agg.total.spend_usd,
+                                                   "uptime_usd": spend(store.uptime_intervals(start=start, end=end))["usd"]},
+                      "drift": drift, "plan": _plan_panel(store),
+                      "alerts": store.list_alerts(since=end - timedelta(days=1))[-20:]})
+
+
+def _plan_panel(store: Any) -> dict[str, Any] | None:
+    from tunewise.monitor.review import panel
+
+    doc = store.latest_review()
+    try:
+        return panel(doc) if doc else None
+    except (KeyError, TypeError):   # a review saved by another tunewise version
+        return None

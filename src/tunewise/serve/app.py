@@ -76,6 +76,8 @@ def create_app(config: ServeConfig, *, store: Any = None, predictor: Any = None)
         st.writer = StoreWriter(st.store)
         await st.batcher.start()
         await st.writer.start()
+        uptime = _uptime_recorder(st)
+        await uptime.start()
         st.ready = True
         log.info("serving %s (%s) from %s; store %s", st.model.name, st.model.kind, config.run_dir,
                  safe_url(st.store.url))
@@ -84,6 +86,7 @@ def create_app(config: ServeConfig, *, store: Any = None, predictor: Any = None)
         finally:
             st.ready = False
             await st.batcher.stop()
+            await uptime.stop()
             await st.writer.stop()
             if store is None:
                 st.store.close()
@@ -106,6 +109,14 @@ def _build_guard(config: ServeConfig) -> Any:
         clf = load_injection_classifier(config.injection_model, positive_label=config.injection_label,
                                         threshold=config.injection_threshold)
     return Guardrails(mode=config.guard_mode, redact_before_model=config.redact_before_model, classifier=clf)
+
+
+def _uptime_recorder(st: _State) -> Any:
+    from tunewise.serve.uptime import UptimeRecorder
+
+    cfg = st.config
+    return UptimeRecorder(st.store, st.writer, heartbeat_s=cfg.heartbeat_s, usd_per_hour=cfg.price.usd_per_hour,
+                          price_source=cfg.price.source, model=st.model.name, instance=cfg.instance)
 
 
 def _on_batch(st: _State):  # noqa: ANN202

@@ -9,6 +9,9 @@ from pathlib import Path
 from tunewise.errors import BadInputError
 
 
+MAX_HEARTBEAT_S = 3600   # tunewise.monitor.uptime reads one hour before a window to find replicas already up
+
+
 @dataclass
 class PriceSource:
     """The hourly compute price used for per-request cost, with where it came from."""
@@ -47,6 +50,8 @@ class ServeConfig:
     auth_cache_s: float = 5.0         # a revoked key stops working within this many seconds
     guardrails: bool = True           # False only for the overhead benchmark
     store_requests: bool = True       # False only for the overhead benchmark
+    heartbeat_s: float = 30.0         # uptime heartbeat row every this many seconds (1..3600)
+    instance: str | None = None       # the machine this replica bills to (default: TUNEWISE_INSTANCE_ID or host name)
     extra: dict[str, object] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -67,6 +72,8 @@ class ServeConfig:
             problems.append("--queue-size must be >= --batch-size")
         if self.price.usd_per_hour < 0:
             problems.append("--cost-per-hour must be >= 0")
+        if not 1 <= self.heartbeat_s <= MAX_HEARTBEAT_S:
+            problems.append(f"--heartbeat-s must be in 1..{MAX_HEARTBEAT_S} (got {self.heartbeat_s:g})")
         if not 0 < self.port < 65536:
             problems.append(f"--port must be in 1..65535 (got {self.port})")
         if problems:
