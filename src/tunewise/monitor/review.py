@@ -298,9 +298,9 @@ def run_review(run_out: Path, store: Any, *, candidate: str, window: timedelta, 
 
 
 def _safe(url: str) -> str:
-    from tunewise.monitor.store import _safe_url
+    from tunewise.monitor.store import safe_url
 
-    return _safe_url(url)
+    return safe_url(url)
 
 
 def panel(doc: dict[str, Any]) -> dict[str, Any]:
