@@ -37,20 +37,12 @@ class AlertRule:
 
 def load_rules(path: Path) -> list[AlertRule]:
     """Parse and validate the thresholds file; every bad entry is reported together with its line."""
-    import yaml
+    from tunewise._yaml import read_yaml
 
     path = Path(path)
-    if not path.is_file():
+    if not path.is_file() and not path.is_dir():
         raise BadInputError(f"alerts file not found: {path}", where="--alerts", fix="Pass an existing YAML file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise BadInputError("alerts file is not valid YAML", where=where, why=str(exc).splitlines()[0],
-                            fix="Fix the YAML syntax") from None
+    data, node = read_yaml(path, what="alerts", missing_fix="Pass an existing YAML file to --alerts")
     if not isinstance(data, dict) or not isinstance(data.get("alerts"), list):
         raise BadInputError("alerts file must have a top-level 'alerts:' list", where=str(path),
                             fix="See `tunewise monitor --help` for the format")
