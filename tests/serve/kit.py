@@ -39,11 +39,10 @@ def _pilot_source_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def build_run_dir(*, rows: int = 200, seed: int = 0) -> Path:
-    """A COMPLETE MiniLM run dir trained by run_pilot on real data; built once, then reused."""
+def _cached_run(key: str, build) -> Path:  # noqa: ANN001 - build(tmp) trains into tmp / "run"
+    """A COMPLETE run dir built once under the tunewise cache (a file lock serialises parallel builders)."""
     from tunewise._paths import cache_dir
 
-    key = f"minilm-rt{rows}-s{seed}-{_pilot_source_hash()}"
     root = cache_dir("test-runs")
     out = root / key
     if (out / "COMPLETE").exists():
@@ -52,13 +51,8 @@ def build_run_dir(*, rows: int = 200, seed: int = 0) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (out / "COMPLETE").exists():
             return out
-        from tunewise.data.bundled import export
-        from tunewise.pilot import PilotConfig, run_pilot
-
         tmp = Path(tempfile.mkdtemp(prefix=f"{key}-", dir=root))
-        data, _ = export("rotten-tomatoes", tmp / "train.jsonl", limit=rows, seed=seed)
-        run_pilot(PilotConfig(data=data, model="minilm", method="full", out_dir=tmp / "run", seed=seed, epochs=1,
-                              progress=False, run_baseline=False, latency_n=5, batch_sizes=(1,), bootstrap=1000))
+        build(tmp)
         if out.exists():
             shutil.rmtree(out)
         (tmp / "run").rename(out)
@@ -66,24 +60,28 @@ def build_run_dir(*, rows: int = 200, seed: int = 0) -> Path:
     return out
 
 
+def build_run_dir(*, rows: int = 200, seed: int = 0) -> Path:
+    """A COMPLETE MiniLM run dir trained by run_pilot on real data; built once, then reused."""
+
+    def build(tmp: Path) -> None:
+        from tunewise.data.bundled import export
+        from tunewise.pilot import PilotConfig, run_pilot
+
+        data, _ = export("rotten-tomatoes", tmp / "train.jsonl", limit=rows, seed=seed)
+        run_pilot(PilotConfig(data=data, model="minilm", method="full", out_dir=tmp / "run", seed=seed, epochs=1,
+                              progress=False, run_baseline=False, latency_n=5, batch_sizes=(1,), bootstrap=1000))
+
+    return _cached_run(f"minilm-rt{rows}-s{seed}-{_pilot_source_hash()}", build)
+
+
 def smollm2_run_dir() -> Path:
     """A COMPLETE zero-shot SmolLM2 generation run (what `tunewise serve` needs for /v1/chat/completions),
     built once by run_pilot and cached under the tunewise cache, keyed by the pilot's source code."""
-    from tunewise._paths import cache_dir
 
-    key = f"smollm2-zero-shot-gen-{_pilot_source_hash()}"
-    root = cache_dir("test-runs")
-    out = root / key
-    if (out / "COMPLETE").exists():
-        return out
-    with open(root / f"{key}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (out / "COMPLETE").exists():
-            return out
+    def build(tmp: Path) -> None:
         from tunewise.data.bundled import sample_rows
         from tunewise.pilot import PilotConfig, run_pilot
 
-        tmp = Path(tempfile.mkdtemp(prefix=f"{key}-", dir=root))
         rows = sample_rows("bbc-news", limit=14, seed=5)
         pairs = [{"prompt": "Topic of: " + " ".join(r["text"].split()[:25]), "completion": r["label"]} for r in rows]
         (tmp / "train.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs[:11]))
@@ -91,11 +89,8 @@ def smollm2_run_dir() -> Path:
         run_pilot(PilotConfig(data=tmp / "train.jsonl", test=tmp / "test.jsonl", val_fraction=0.0, model="smollm2",
                               method="zero-shot", out_dir=tmp / "run", max_new_tokens=8, latency_n=2,
                               batch_sizes=(1,), progress=False, run_baseline=False))
-        if out.exists():
-            shutil.rmtree(out)
-        (tmp / "run").rename(out)
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+
+    return _cached_run(f"smollm2-zero-shot-gen-{_pilot_source_hash()}", build)
 
 
 def free_port() -> int:
