@@ -20,6 +20,7 @@ VERB_MODULES = (
     "tunewise.cli.plan",
     "tunewise.cli.serve",
     "tunewise.cli.monitor",
+    "tunewise.cli.guardrails",
 )
 
 app = typer.Typer(

@@ -37,6 +37,9 @@ def serve(
     batch_size: Annotated[int, typer.Option("--batch-size", help="micro-batch: most texts per model call")] = 32,
     batch_wait_ms: Annotated[float, typer.Option("--batch-wait-ms", help="micro-batch: longest wait for more requests")] = 4.0,
     queue_size: Annotated[int, typer.Option("--queue-size", help="texts allowed to wait for the model (503 beyond)")] = 1024,
+    request_timeout: Annotated[float, typer.Option("--request-timeout", help="seconds for a request body to arrive (408 after)")] = 30.0,
+    header_timeout: Annotated[float, typer.Option("--header-timeout", help="seconds for request headers to arrive (connection closed after)")] = 10.0,
+    max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", help="400 above this header block size")] = 16384,
     log_level: Annotated[str, typer.Option("--log-level", help="debug logs one line per request (never the key)")] = "info",
 ) -> None:
     """Serve a pilot model: /v1/classify or /v1/chat/completions, /v1/feedback, /metrics, /dashboard."""
@@ -59,7 +62,8 @@ def serve(
                       injection_label=injection_label, injection_threshold=injection_threshold,
                       max_body_bytes=max_body_bytes, max_text_chars=max_text_chars, max_batch_texts=max_batch_texts,
                       rate_per_s=rate, burst=burst, batch_max_size=batch_size, batch_max_wait_ms=batch_wait_ms,
-                      queue_size=queue_size)
+                      queue_size=queue_size, request_timeout_s=request_timeout, header_timeout_s=header_timeout,
+                      max_header_bytes=max_header_bytes)
     cfg.validate()
     from tunewise.guardrails.engine import MODES
     from tunewise.serve.model import check_run_dir
@@ -91,8 +95,11 @@ def serve(
                   f"{guard_mode} · {len(active)} active key(s) · docs http://{host}:{port}/docs", highlight=False,
                   soft_wrap=True)
     app = create_app(cfg, store=store)
+    from tunewise.serve.protocol import bounded_h11
+
     uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, http=bounded_h11(cfg.header_timeout_s),
+                h11_max_incomplete_event_size=cfg.max_header_bytes)
 
 
 @keys_app.command("create")

@@ -15,13 +15,14 @@ import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from tunewise.serve.batching import MicroBatcher, Overloaded
+from tunewise.serve.batching import ItemFailed, MicroBatcher, Overloaded
 from tunewise.serve.config import ServeConfig
 from tunewise.serve.cost import compute_cost
 from tunewise.serve.errors import ApiError, install_handlers, problems_from_pydantic
@@ -131,12 +132,37 @@ async def _read_body(request: Request, limit: int) -> bytes:
         except ValueError:
             raise ApiError(400, "bad_request", "invalid Content-Length header") from None
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "payload_too_large", f"request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
+    timeout = request.app.state.tw.config.request_timeout_s
+
+    async def read() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "payload_too_large", f"request body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+    try:
+        await asyncio.wait_for(read(), timeout)
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", f"the request body was not received within {timeout:g} s "
+                       f"({size} bytes arrived); send it in one go", headers={"Connection": "close"}) from None
     return b"".join(chunks)
+
+
+_MAX_DEPTH = 32  # the API's bodies nest 3 deep; anything deeper is refused before validation
+
+
+def _too_deep(data: Any) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return False
 
 
 def _reject_constant(name: str) -> Any:
@@ -158,6 +184,11 @@ async def _parse(request: Request, model: type[BaseModel], limit: int) -> Any:
         raise ApiError(400, "malformed_json", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:
         raise ApiError(400, "malformed_json", str(exc)) from None
+    except RecursionError:
+        data = None
+    if data is None or _too_deep(data):
+        raise ApiError(400, "too_deeply_nested", f"the JSON body nests deeper than {_MAX_DEPTH} levels; "
+                       "the API's requests nest at most 3 deep")
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_request", f"the body must be a JSON object, got {type(data).__name__}")
     try:
@@ -224,13 +255,19 @@ def _ready(st: _State) -> None:
         raise ApiError(503, "not_ready", "the server is starting or stopping", headers={"Retry-After": "1"})
 
 
-async def _run_model(st: _State, request: Request, items: list[Any]) -> tuple[list[Any], float]:
+async def _run_model(st: _State, request: Request, items: list[Any],
+                     where: Any = lambda i: f"item {i}") -> tuple[list[Any], float]:
     _arrived(st, request)
     try:
         return await st.batcher.submit(items)
     except Overloaded as exc:
         raise ApiError(503, "overloaded", f"the model queue is full ({exc}); retry shortly",
                        headers={"Retry-After": "1"}) from None
+    except ItemFailed as exc:
+        log.warning("model failed on one item: %s", type(exc.cause).__name__)
+        raise ApiError(422, "unprocessable_input", f"{where(exc.index)} could not be processed by the model "
+                       f"({type(exc.cause).__name__}); the other requests batched with it were served. "
+                       "Check the text for unusual characters or encoding") from None
 
 
 def _arrived(st: _State, request: Request) -> None:
@@ -252,11 +289,9 @@ async def _store(st: _State, rows: list[dict[str, Any]]) -> None:
 
 
 def _guard_inputs(st: _State, texts: list[str]) -> list[Any]:
-    if st.guard is None:
-        from tunewise.guardrails.engine import InputVerdict
+    from tunewise.serve.screening import guard_inputs
 
-        return [InputVerdict("allow", [], t, t) for t in texts]
-    return st.guard.check_inputs(texts)
+    return guard_inputs(st.guard, texts)
 
 
 def _count_decisions(st: _State, decisions: list[Any]) -> None:
@@ -294,6 +329,11 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         t0 = time.perf_counter()
         request.state.t0 = t0
         path = request.url.path
+        header_bytes = sum(len(k) + len(v) + 4 for k, v in request.scope["headers"])
+        if header_bytes > cfg.max_header_bytes:  # h11 only bounds headers that arrive in pieces
+            return JSONResponse({"error": {"type": "headers_too_large", "message": f"request headers are "
+                                           f"{header_bytes} bytes; the limit is {cfg.max_header_bytes}"}},
+                                status_code=431, headers={"Connection": "close"})
         if path in _MODEL_PATHS:  # the batcher waits for these, and only these, before it runs a batch
             request.state.approaching = True
             st.approaching += 1
@@ -341,20 +381,30 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         verdicts = _guard_inputs(st, texts)
         for v in verdicts:
             _count_decisions(st, v.decisions)
-        if any(v.action == "block" for v in verdicts):
+        # A blocked text is refused on its own (stored with status 400); the rest of its batch is served.
+        served = [i for i, v in enumerate(verdicts) if v.action != "block"]
+        if len(served) < len(texts):
             lat = (time.perf_counter() - request.state.t0) * 1000
-            rows = [_row(st, rid=r, key_id=info.key_id, endpoint="classify", status=400, item=i, verdict=v, output=None,
-                         scores=None, tokens_in=0, tokens_out=0, latency_ms=lat, model_s=0.0)
-                    for i, (r, v) in enumerate(zip(rids, verdicts, strict=True))]
-            await _store(st, rows)
+            await _store(st, [_row(st, rid=rids[i], key_id=info.key_id, endpoint="classify", status=400, item=i,
+                                   verdict=v, output=None, scores=None, tokens_in=0, tokens_out=0, latency_ms=lat,
+                                   model_s=0.0) for i, v in enumerate(verdicts) if v.action == "block"])
             st.metrics.blocked.inc()
-            raise _blocked_response(rids[0] if body.text is not None else ",".join(rids),
-                                    [d for v in verdicts for d in v.decisions])
-        results, model_s = await _run_model(st, request, [v.text_for_model for v in verdicts])
-        per_item = model_s / len(texts)
+            if not served:
+                raise _blocked_response(rids[0] if body.text is not None else ",".join(rids),
+                                        [d for v in verdicts for d in v.decisions])
+        where = (lambda i: f"texts[{served[i]}]") if body.texts is not None else (lambda i: "text")
+        results, model_s = await _run_model(st, request, [verdicts[i].text_for_model for i in served], where)
+        per_item = model_s / len(served)
         lat = (time.perf_counter() - request.state.t0) * 1000
         rows, out = [], []
-        for i, (rid, v, res) in enumerate(zip(rids, verdicts, results, strict=True)):
+        from tunewise.serve.screening import refusal
+
+        by_index = dict(zip(served, results, strict=True))
+        for i, (rid, v) in enumerate(zip(rids, verdicts, strict=True)):
+            if i not in by_index:
+                out.append(refusal(rid, v))
+                continue
+            res = by_index[i]
             extra = []
             if st.guard is not None and st.model.labels:
                 check = st.guard.check_label(res["label"], st.model.labels)
@@ -391,24 +441,18 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         if max_new > cfg.max_new_tokens:
             raise ApiError(422, "invalid_request", f"max_tokens {max_new} exceeds this server's limit of {cfg.max_new_tokens}")
         rid = uuid.uuid4().hex
-        user_texts = [m.content for m in body.messages if m.role == "user"]
-        verdicts = _guard_inputs(st, user_texts)
-        decisions = [d for v in verdicts for d in v.decisions]
-        _count_decisions(st, decisions)
-        last = verdicts[-1]
-        from tunewise.guardrails.engine import InputVerdict
+        from tunewise.serve.screening import screen_chat
 
-        merged = InputVerdict(last.action, decisions, last.text_for_model, last.text_for_store)
-        if any(v.action == "block" for v in verdicts):
+        merged, messages = screen_chat(st.guard, body.messages)   # every role; the stored row keeps them all
+        decisions = merged.decisions
+        _count_decisions(st, decisions)
+        if merged.action == "block":
             lat = (time.perf_counter() - request.state.t0) * 1000
             await _store(st, [_row(st, rid=rid, key_id=info.key_id, endpoint="chat", status=400, item=0, verdict=merged,
                                    output=None, scores=None, tokens_in=0, tokens_out=0, latency_ms=lat, model_s=0.0)])
             st.metrics.blocked.inc()
             raise _blocked_response(rid, decisions)
-        it = iter(verdicts)
-        messages = [{"role": m.role, "content": next(it).text_for_model if m.role == "user" else m.content}
-                    for m in body.messages]
-        (res,), model_s = await _run_model(st, request, [(messages, max_new)])
+        (res,), model_s = await _run_model(st, request, [(messages, max_new)], lambda i: "the conversation")
         expect_json = body.response_format is not None and body.response_format.type == "json_object"
         extra, stored_out = [], res["text"]
         if st.guard is not None:
@@ -443,9 +487,9 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
 
             raise ApiError(422, "invalid_request", f"unknown label '{body.label}'. {did_you_mean(body.label, st.model.labels)}")
         ok = await st.writer.run_sync(lambda: st.store.add_feedback(body.id, key_id=info.key_id, label=body.label,
-                                                                    target=body.target))
-        if not ok:
-            raise ApiError(404, "not_found", f"no stored request with id '{body.id}'")
+                                                                    target=body.target, same_key=True))
+        if not ok:  # another key's request reads the same as an unknown one: ids are not disclosed
+            raise ApiError(404, "not_found", f"no stored request with id '{body.id}' made with this API key")
         return JSONResponse({"status": "recorded", "id": body.id})
 
     @app.get("/metrics", summary="Prometheus metrics (key with the 'metrics' scope)")
@@ -497,12 +541,18 @@ async def _dashboard_payload(st: _State, span: str) -> dict[str, Any]:
     from tunewise.monitor.timeseries import dashboard_data
 
     try:
-        delta = parse_window(span)
+        delta = parse_window(span[:32])
     except BadInputError as exc:
         raise ApiError(422, "invalid_request", exc.render()) from None
+    except (OverflowError, ValueError):
+        delta = None
+    if delta is None or len(span) > 32 or delta > _MAX_SPAN:
+        raise ApiError(422, "invalid_request", f"span '{span[:32]}' is longer than the dashboard shows "
+                       f"(at most {_MAX_SPAN.days} days); pass e.g. span=1h, span=7d or span=90d")
     return await st.writer.run_sync(lambda: dashboard_data(st.store, span=delta))
 
 
+_MAX_SPAN = timedelta(days=400)
 _MODEL_PATHS = {"/v1/classify", "/v1/chat/completions"}
 _KNOWN = {"/v1/classify", "/v1/chat/completions", "/v1/feedback", "/metrics", "/healthz", "/readyz", "/dashboard",
           "/v1/dashboard/data", "/dashboard/login", "/docs", "/openapi.json"}

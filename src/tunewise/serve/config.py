@@ -45,6 +45,9 @@ class ServeConfig:
     batch_max_wait_ms: float = 4.0
     queue_size: int = 1024            # texts waiting for the model; beyond this: 503 + Retry-After
     auth_cache_s: float = 5.0         # a revoked key stops working within this many seconds
+    request_timeout_s: float = 30.0   # the body must arrive within this; else 408
+    header_timeout_s: float = 10.0    # request line + headers must arrive within this; else the connection closes
+    max_header_bytes: int = 16384     # larger header blocks are answered 400
     guardrails: bool = True           # False only for the overhead benchmark
     store_requests: bool = True       # False only for the overhead benchmark
     extra: dict[str, object] = field(default_factory=dict)
@@ -65,6 +68,10 @@ class ServeConfig:
             problems.append(f"--batch-wait-ms must be in 0..1000 (got {self.batch_max_wait_ms})")
         if self.queue_size < self.batch_max_size:
             problems.append("--queue-size must be >= --batch-size")
+        if not 0 < self.request_timeout_s <= 3600 or not 0 < self.header_timeout_s <= 3600:
+            problems.append("--request-timeout and --header-timeout must be in (0, 3600] seconds")
+        if not 1024 <= self.max_header_bytes <= 1024 * 1024:
+            problems.append(f"--max-header-bytes must be in 1024..1048576 (got {self.max_header_bytes})")
         if self.price.usd_per_hour < 0:
             problems.append("--cost-per-hour must be >= 0")
         if not 0 < self.port < 65536:
