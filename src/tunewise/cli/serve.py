@@ -40,6 +40,7 @@ def serve(
     request_timeout: Annotated[float, typer.Option("--request-timeout", help="seconds for a request body to arrive (408 after)")] = 30.0,
     header_timeout: Annotated[float, typer.Option("--header-timeout", help="seconds for request headers to arrive (connection closed after)")] = 10.0,
     max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", help="400 above this header block size")] = 16384,
+    ner: Annotated[bool, typer.Option("--ner", help="second PII stage before the model and the store: names, places (Presidio + spaCy) and detect-secrets plugins; needs the `pii` extra")] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="debug logs one line per request (never the key)")] = "info",
 ) -> None:
     """Serve a pilot model: /v1/classify or /v1/chat/completions, /v1/feedback, /metrics, /dashboard."""
@@ -63,7 +64,7 @@ def serve(
                       max_body_bytes=max_body_bytes, max_text_chars=max_text_chars, max_batch_texts=max_batch_texts,
                       rate_per_s=rate, burst=burst, batch_max_size=batch_size, batch_max_wait_ms=batch_wait_ms,
                       queue_size=queue_size, request_timeout_s=request_timeout, header_timeout_s=header_timeout,
-                      max_header_bytes=max_header_bytes)
+                      max_header_bytes=max_header_bytes, ner=ner)
     cfg.validate()
     from tunewise.guardrails.engine import MODES
     from tunewise.serve.model import check_run_dir
@@ -73,6 +74,12 @@ def serve(
 
         raise BadInputError(f"unknown guard mode '{guard_mode}'", where="--guard-mode", fix=did_you_mean(guard_mode, MODES))
     check_run_dir(run_dir)
+    if ner:
+        from tunewise.detectors.ner import model_path
+        from tunewise.errors import require
+
+        require("presidio_analyzer", "pii")
+        model_path()   # a missing extra is exit 2 with the install command, before anything loads
     from tunewise.cli._output import console, err_console
     from tunewise.monitor.store import _safe_url, open_store
     from tunewise.serve.app import create_app

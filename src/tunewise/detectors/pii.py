@@ -20,11 +20,12 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from tunewise.detectors import ner
 from tunewise.detectors.pii_text import find_text_pii
 from tunewise.detectors.secrets import find_secrets
 
 PII_TYPES: tuple[str, ...] = ("email", "phone", "credit_card", "iban", "ipv4", "ipv6", "us_ssn", "uk_nino",
-                              "address", "person", "secret")
+                              "address", "person", "location", "secret")
 
 # ISO 13616 IBAN lengths per country (SWIFT IBAN registry).
 _IBAN_LENGTHS = {
@@ -165,6 +166,8 @@ def find_pii(text: str) -> list[PiiHit]:
         _scan(_IPV6, text, hits)
     hits.extend(PiiHit(kind, a, b, v) for kind, a, b, v in find_text_pii(text))
     hits.extend(PiiHit("secret", a, b, v) for a, b, v in find_secrets(text))
+    if ner.enabled():  # the second stage (the `pii` extra): names, places, detect-secrets plugins
+        hits.extend(PiiHit(kind, a, b, v) for kind, a, b, v in ner.find_entities(text))
     if len(hits) < 2:
         return hits
     hits.sort(key=lambda h: (h.start, -(h.end - h.start)))

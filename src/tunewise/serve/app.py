@@ -66,6 +66,10 @@ def create_app(config: ServeConfig, *, store: Any = None, predictor: Any = None)
         st.store = store or await loop.run_in_executor(None, open_store, config.db_url)
         st.model = await loop.run_in_executor(None, lambda: ServedModel(config.run_dir, predictor))
         st.guard = await loop.run_in_executor(None, _build_guard, config)
+        if config.ner:
+            from tunewise.detectors import ner
+
+            await loop.run_in_executor(None, ner.enable)
         if st.model.kind == "classification":
             await loop.run_in_executor(None, st.model.classify, ["warm-up"])
             fn, max_batch = st.model.classify, config.batch_max_size

@@ -48,6 +48,7 @@ class ServeConfig:
     request_timeout_s: float = 30.0   # the body must arrive within this; else 408
     header_timeout_s: float = 10.0    # request line + headers must arrive within this; else the connection closes
     max_header_bytes: int = 16384     # larger header blocks are answered 400
+    ner: bool = False                 # the `pii` extra's second PII stage (names, places, secrets plugins)
     guardrails: bool = True           # False only for the overhead benchmark
     store_requests: bool = True       # False only for the overhead benchmark
     extra: dict[str, object] = field(default_factory=dict)
