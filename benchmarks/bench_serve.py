@@ -235,7 +235,7 @@ def main() -> None:
     p50 = {m: float(np.percentile(v, 50)) for m, v in lat.items()}
     p95 = {m: float(np.percentile(v, 95)) for m, v in lat.items()}
     overhead = (p50["on"] - p50["off"]) / p50["off"]
-    print(f"concurrency 1 (3 alternating rounds x {len(seq)} requests):")
+    print(f"concurrency 1 ({os.environ.get('TUNEWISE_BENCH_SERVE_ROUNDS', '3')} alternating rounds x {len(seq)} requests):")
     for m, name in (("bare", "bare FastAPI route, same model (context)"),
                     ("off", "tunewise serve, guardrails + store off (baseline)"),
                     ("on", "tunewise serve, default (guardrails + store on)"),

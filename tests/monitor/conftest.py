@@ -43,4 +43,4 @@ def _truncate(s) -> None:
     from sqlalchemy import text
 
     with s.engine.begin() as conn:
-        conn.execute(text("TRUNCATE feedback, requests, api_keys, alerts, monitor_reports RESTART IDENTITY CASCADE"))
+        conn.execute(text("TRUNCATE feedback, requests, api_keys, alerts, monitor_reports, dashboard_sessions RESTART IDENTITY CASCADE"))

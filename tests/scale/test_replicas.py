@@ -164,7 +164,9 @@ def test_replicas_opening_a_new_store_at_once_migrate_it_once(postgres_url, tmp_
     try:
         for url in (f"{base}/fresh_replicas", f"sqlite:///{tmp_path / 'fresh.db'}"):
             done = _open_together(url)
-            assert [(p.returncode, p.stdout.strip()) for p in done] == [(0, "0001")] * 4, \
+            from tunewise.monitor.store import head_revision
+
+            assert [(p.returncode, p.stdout.strip()) for p in done] == [(0, head_revision())] * 4, \
                 [p.stderr[-800:] for p in done]
     finally:
         with psycopg.connect(postgres_url, autocommit=True) as conn:

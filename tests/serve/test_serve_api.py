@@ -187,3 +187,19 @@ def test_metrics(server, server_db):
     assert 'tunewise_requests_total{endpoint="/v1/classify",status="200"}' in text
     assert k not in text
     assert k.split("_", 2)[2] not in server.log()  # the secret never reaches the log
+
+
+def test_rate_limits_count_texts_and_cover_login_metrics_dashboard(server, server_db):
+    k = make_key(server_db, "batch-cost")[1]
+    codes = [post(server, "/v1/classify", k, json={"texts": ["Fine."] * 8}).status_code for _ in range(4)]
+    assert codes[:3] == [200] * 3 and codes[3] == 429, codes   # burst 30: three batches of 8 fit, a fourth does not
+    m = make_key(server_db, "scrape", ("metrics", "dashboard"))[1]
+    h = {"Authorization": f"Bearer {m}"}
+    assert any(httpx.get(server.url + "/metrics", headers=h).status_code == 429 for _ in range(150))
+    m2 = make_key(server_db, "dash", ("dashboard",))[1]
+    h2 = {"Authorization": f"Bearer {m2}"}
+    # each data call takes a while (the bucket refills 2/s meanwhile): stop at the first 429
+    assert any(httpx.get(server.url + "/v1/dashboard/data", headers=h2).status_code == 429 for _ in range(150))
+    bad = {"key": "tw_000000000000_" + "x" * 40}
+    assert httpx.post(server.url + "/dashboard/login", data=bad).status_code == 401
+    assert any(httpx.post(server.url + "/dashboard/login", data=bad).status_code == 429 for _ in range(150))

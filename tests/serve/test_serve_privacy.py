@@ -206,3 +206,24 @@ def test_slow_requests_are_cut_off(srv):
         data, took = _recv_all(s, 10)
     assert b" 408 " in data.split(b"\r\n", 1)[0] and took < 6, data[:200]
     assert json.loads(data.split(b"\r\n\r\n", 1)[1])["error"]["type"] == "request_timeout"
+
+
+def test_dashboard_login_issues_a_session_token_not_the_key(srv):
+    server, db = srv
+    kid, key = make_key(db, "dash-login", ("dashboard",))
+    r = httpx.post(server.url + "/dashboard/login", data={"key": key}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    cookie = r.headers["set-cookie"]
+    token = cookie.split(";", 1)[0].split("=", 1)[1]
+    assert key not in cookie and kid not in cookie and len(token) >= 40
+    flags = {p.strip().lower() for p in cookie.split(";")[1:]}
+    assert {"httponly", "secure", "samesite=strict"} <= flags and any(f.startswith("max-age=") for f in flags)
+    h = {"Cookie": f"tunewise_session={token}"}
+    assert httpx.get(server.url + "/v1/dashboard/data", headers=h).status_code == 200
+    assert httpx.get(server.url + "/v1/dashboard/data", headers={"Cookie": f"tunewise_session={key}"}).status_code == 401
+    assert httpx.get(server.url + "/v1/dashboard/data", headers={"Cookie": "tunewise_session=forged"}).status_code == 401
+    raw = b"".join(_raw_files(db).values())
+    assert token.encode() not in raw   # only its hash is stored
+    no_dash = make_key(db, "no-dash", ("classify",))[1]
+    r = httpx.post(server.url + "/dashboard/login", data={"key": no_dash}, follow_redirects=False)
+    assert r.status_code == 401 and "set-cookie" not in r.headers

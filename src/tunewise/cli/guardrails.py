@@ -30,6 +30,7 @@ def eval_cmd(
     corpus: Annotated[Path | None, typer.Option("--corpus", help="directory with injection-SPLIT.jsonl and pii-SPLIT.jsonl (default: tests/guardrails/corpus)")] = None,
     split: Annotated[list[str] | None, typer.Option("--split", help="dev (tuned on) and/or heldout (never tuned on); default both")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="write all figures as JSON ('-' = stdout; the tables then go to stderr)")] = None,
+    ner: Annotated[bool, typer.Option("--ner", help="measure the PII detector with its second stage (Presidio/spaCy, detect-secrets; the `pii` extra)")] = False,
 ) -> None:
     """Precision, recall and F1 with 95% intervals per detector, rule, form, language and PII type."""
     from rich import box
@@ -43,7 +44,12 @@ def eval_cmd(
     if corpus is None or not Path(corpus).is_dir():
         raise BadInputError(f"guardrail corpus directory not found: {corpus or 'tests/guardrails/corpus'}",
                             where="--corpus", fix="Run from the tunewise checkout or pass --corpus DIR")
+    if ner:
+        from tunewise.detectors import ner as ner_stage
+
+        ner_stage.enable()
     result = evaluate(Path(corpus), tuple(split or SPLITS))
+    result["pii_stages"] = ["regex", "ner"] if ner else ["regex"]
     out = err_console if json_out == "-" else console
     for name, res in result["splits"].items():
         inj, pii = res["injection"], res["pii"]

@@ -40,6 +40,8 @@ def serve(
     request_timeout: Annotated[float, typer.Option("--request-timeout", help="seconds for a request body to arrive (408 after)")] = 30.0,
     header_timeout: Annotated[float, typer.Option("--header-timeout", help="seconds for request headers to arrive (connection closed after)")] = 10.0,
     max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", help="400 above this header block size")] = 16384,
+    insecure_cookie: Annotated[bool, typer.Option("--insecure-cookie", help="dashboard session cookie without Secure, for plain http on a trusted network")] = False,
+    trust_forwarded_proto: Annotated[bool, typer.Option("--trust-forwarded-proto", help="with --insecure-cookie: trust X-Forwarded-Proto: https from your TLS proxy and mark the cookie Secure then")] = False,
     ner: Annotated[bool, typer.Option("--ner", help="second PII stage before the model and the store: names, places (Presidio + spaCy) and detect-secrets plugins; needs the `pii` extra")] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="debug logs one line per request (never the key)")] = "info",
 ) -> None:
@@ -64,7 +66,8 @@ def serve(
                       max_body_bytes=max_body_bytes, max_text_chars=max_text_chars, max_batch_texts=max_batch_texts,
                       rate_per_s=rate, burst=burst, batch_max_size=batch_size, batch_max_wait_ms=batch_wait_ms,
                       queue_size=queue_size, request_timeout_s=request_timeout, header_timeout_s=header_timeout,
-                      max_header_bytes=max_header_bytes, ner=ner)
+                      max_header_bytes=max_header_bytes, ner=ner, insecure_cookie=insecure_cookie,
+                      trust_forwarded_proto=trust_forwarded_proto)
     cfg.validate()
     from tunewise.guardrails.engine import MODES
     from tunewise.serve.model import check_run_dir
@@ -113,7 +116,7 @@ def serve(
 def keys_create(
     name: Annotated[str, typer.Option("--name", help="who or what uses the key")],
     db: DbOpt = DEFAULT_DB,
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="classify, chat, feedback, dashboard, metrics (repeat; default all)")] = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="classify, chat, feedback, dashboard, metrics or all (repeat; default classify,chat,feedback)")] = None,
 ) -> None:
     """Create a key and print it once (only its salted HMAC-SHA256 is stored)."""
     from tunewise.cli._output import console, err_console

@@ -81,6 +81,9 @@ def enable(on: bool = True) -> None:
             _state["analyzer"] = _build_analyzer()
         _state["enabled"] = on
         find_entities.cache_clear()
+        from tunewise.detectors import pii
+
+        pii._REDACTED.clear()   # texts redacted without this stage must be scanned again
 
 
 @lru_cache(maxsize=4096)

@@ -129,3 +129,12 @@ monitor_reports = Table(
     Column("payload", Text, nullable=False),                # the `tunewise monitor --json` document
 )
 Index("ix_monitor_reports_ts", monitor_reports.c.ts)
+
+dashboard_sessions = Table(
+    "dashboard_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),     # sha256 of the random cookie token, hex
+    Column("key_id", String(32), nullable=False),           # the API key that signed in
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+Index("ix_dashboard_sessions_expires", dashboard_sessions.c.expires_at)

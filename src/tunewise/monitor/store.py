@@ -320,6 +320,16 @@ def _upgrade(engine) -> None:  # noqa: ANN001
         command.upgrade(cfg, "head")
 
 
+def head_revision() -> str:
+    """The newest packaged migration (what ``open_store`` upgrades every store to)."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return str(ScriptDirectory.from_config(cfg).get_current_head())
+
+
 def _at_head(conn, cfg) -> bool:  # noqa: ANN001
     from alembic.migration import MigrationContext
     from alembic.script import ScriptDirectory

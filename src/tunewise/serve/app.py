@@ -32,7 +32,7 @@ from tunewise.serve.schemas import ChatRequest, ClassifyRequest, FeedbackRequest
 from tunewise.serve.writer import StoreWriter
 
 log = logging.getLogger("tunewise.serve")
-COOKIE = "tunewise_key"
+COOKIE = "tunewise_session"   # a random session token (tunewise.serve.sessions), never the API key
 
 
 class _State:
@@ -47,6 +47,7 @@ class _State:
         self.writer: StoreWriter | None = None
         self.metrics = Metrics()
         self.limiter = RateLimiter(config.rate_per_s, config.burst)
+        self.login_limiter = RateLimiter(1.0, 10)   # per client address: 10 attempts, then one a second
         self.auth_cache: dict[str, tuple[float, str, Any]] = {}
         self.approaching = 0  # model requests being parsed/checked, not yet handed to the batcher
         self.ready = False
@@ -202,7 +203,7 @@ async def _parse(request: Request, model: type[BaseModel], limit: int) -> Any:
                        problems=problems_from_pydantic(exc)) from None
 
 
-def _presented_key(request: Request, *, cookie: bool = False) -> str | None:
+def _presented_key(request: Request) -> str | None:
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, value = auth.partition(" ")
@@ -211,32 +212,42 @@ def _presented_key(request: Request, *, cookie: bool = False) -> str | None:
         return auth.strip()
     if request.headers.get("x-api-key"):
         return request.headers["x-api-key"].strip()
-    if cookie and request.cookies.get(COOKIE):
-        return request.cookies[COOKIE]
     return None
+
+
+def _cookie_secure(cfg: ServeConfig, request: Request) -> bool:
+    """Secure unless --insecure-cookie; X-Forwarded-Proto: https counts only with --trust-forwarded-proto."""
+    if not cfg.insecure_cookie:
+        return True
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return cfg.trust_forwarded_proto and proto == "https"
 
 
 async def _authorise(st: _State, request: Request, scope: str, *, cookie: bool = False, rate: bool = True) -> Any:
     from tunewise.serve.keys import lookup_key
+    from tunewise.serve.sessions import resolve_session
 
-    presented = _presented_key(request, cookie=cookie)
-    if not presented:
+    presented = _presented_key(request)
+    session = request.cookies.get(COOKIE) if cookie and not presented else None
+    if not presented and not session:
         st.metrics.auth_failures.labels("missing").inc()
         raise ApiError(401, "unauthorized", "missing API key; send 'Authorization: Bearer <key>'",
                        headers={"WWW-Authenticate": "Bearer"})
-    digest = hashlib.sha256(presented.encode("utf-8", "replace")).hexdigest()
+    digest = hashlib.sha256((presented or "session:" + session).encode("utf-8", "replace")).hexdigest()
     now = time.monotonic()
     cached = st.auth_cache.get(digest)
     if cached and cached[0] > now:
         verdict, info = cached[1], cached[2]
     else:
-        verdict, info = await st.writer.run_sync(lookup_key, st.store, presented)
+        verdict, info = await st.writer.run_sync(lookup_key if presented else resolve_session, st.store,
+                                                 presented or session)
         if len(st.auth_cache) > 10000:
             st.auth_cache.clear()
         st.auth_cache[digest] = (now + st.config.auth_cache_s, verdict, info)
     if verdict == "invalid":
         st.metrics.auth_failures.labels("invalid").inc()
-        raise ApiError(401, "unauthorized", "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(401, "unauthorized", "invalid API key" if presented else "the dashboard session has expired; "
+                       "sign in again", headers={"WWW-Authenticate": "Bearer"})
     if verdict == "revoked":
         st.metrics.auth_failures.labels("revoked").inc()
         raise ApiError(403, "forbidden", f"API key {info.key_id} has been revoked")
@@ -252,6 +263,17 @@ async def _authorise(st: _State, request: Request, scope: str, *, cookie: bool =
                            f"(burst {st.config.burst}) exceeded for key {info.key_id}",
                            headers={"Retry-After": str(max(1, int(wait + 0.999)))})
     return info
+
+
+def _charge(st: _State, bucket: str, cost: int, *, what: str = "texts") -> None:
+    """Take ``cost`` more tokens from ``bucket`` (a key id); 429 when empty."""
+    if cost <= 0:
+        return
+    wait = st.limiter.take(bucket, cost)
+    if wait > 0:
+        st.metrics.rate_limited.inc()
+        raise ApiError(429, "rate_limited", f"rate limit of {st.config.rate_per_s:g} {what}/s (burst "
+                       f"{st.config.burst}) exceeded for {bucket}", headers={"Retry-After": str(max(1, int(wait + 0.999)))})
 
 
 def _ready(st: _State) -> None:
@@ -377,6 +399,7 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         texts = body.items
         if len(texts) > cfg.max_batch_texts:
             raise ApiError(413, "payload_too_large", f"{len(texts)} texts in one request; the limit is {cfg.max_batch_texts}")
+        _charge(st, info.key_id, len(texts) - 1)   # one token per text: a 64-text batch costs 64
         for i, t in enumerate(texts):
             if len(t) > cfg.max_text_chars:
                 where = f"texts[{i}]" if body.texts is not None else "text"
@@ -498,14 +521,14 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
 
     @app.get("/metrics", summary="Prometheus metrics (key with the 'metrics' scope)")
     async def metrics(request: Request) -> Response:
-        await _authorise(st, request, "metrics", rate=False)
+        await _authorise(st, request, "metrics")
         from prometheus_client import CONTENT_TYPE_LATEST
 
         return Response(st.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/dashboard/data", summary="the dashboard's data (JSON)")
     async def dashboard_data(request: Request, span: str = "1h") -> JSONResponse:
-        await _authorise(st, request, "dashboard", cookie=True, rate=False)
+        await _authorise(st, request, "dashboard", cookie=True)
         return JSONResponse(await _dashboard_payload(st, span))
 
     @app.get("/dashboard", response_class=HTMLResponse, summary="the on-call dashboard")
@@ -513,7 +536,7 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         from tunewise.serve.dashboard import login_page, render
 
         try:
-            await _authorise(st, request, "dashboard", cookie=True, rate=False)
+            await _authorise(st, request, "dashboard", cookie=True)
         except ApiError as exc:
             if exc.status in (401, 403):
                 return HTMLResponse(login_page(exc.message), status_code=exc.status)
@@ -528,14 +551,21 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
 
         from tunewise.serve.dashboard import login_page
         from tunewise.serve.keys import lookup_key
+        from tunewise.serve.sessions import SESSION_TTL, create_session
 
+        if st.login_limiter.take(request.client.host if request.client else "?") > 0:
+            st.metrics.rate_limited.inc()
+            return HTMLResponse(login_page("too many sign-in attempts from this address; wait a few seconds"),
+                                status_code=429, headers={"Retry-After": "1"})
         raw = await _read_body(request, 4096)
         key = (parse_qs(raw.decode("utf-8", "replace")).get("key") or [""])[0].strip()
         verdict, info = await st.writer.run_sync(lookup_key, st.store, key)
         if verdict != "ok" or "dashboard" not in info.scopes:
             return HTMLResponse(login_page("that key is not valid for the dashboard"), status_code=401)
+        token = await st.writer.run_sync(create_session, st.store, info.key_id)
         resp = RedirectResponse("/dashboard", status_code=303)
-        resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
+        resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=_cookie_secure(cfg, request), path="/",
+                        max_age=int(SESSION_TTL.total_seconds()))
         return resp
 
 

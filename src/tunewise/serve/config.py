@@ -48,6 +48,8 @@ class ServeConfig:
     request_timeout_s: float = 30.0   # the body must arrive within this; else 408
     header_timeout_s: float = 10.0    # request line + headers must arrive within this; else the connection closes
     max_header_bytes: int = 16384     # larger header blocks are answered 400
+    insecure_cookie: bool = False     # dashboard cookie without Secure (plain-http local use only)
+    trust_forwarded_proto: bool = False  # with insecure_cookie: X-Forwarded-Proto: https still sets Secure
     ner: bool = False                 # the `pii` extra's second PII stage (names, places, secrets plugins)
     guardrails: bool = True           # False only for the overhead benchmark
     store_requests: bool = True       # False only for the overhead benchmark
@@ -63,6 +65,9 @@ class ServeConfig:
             problems.append(f"--max-batch-texts must be in 1..4096 (got {self.max_batch_texts})")
         if self.rate_per_s <= 0 or self.burst < 1:
             problems.append("--rate must be > 0 and --burst >= 1")
+        elif self.burst < self.max_batch_texts:
+            problems.append(f"--burst ({self.burst}) must be >= --max-batch-texts ({self.max_batch_texts}): each "
+                            "text costs one rate-limit token, so a full batch could never be served")
         if not 1 <= self.batch_max_size <= 1024:
             problems.append(f"--batch-size must be in 1..1024 (got {self.batch_max_size})")
         if not 0 <= self.batch_max_wait_ms <= 1000:
