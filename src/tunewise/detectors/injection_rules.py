@@ -127,8 +127,10 @@ INDIRECT = (
 # ---- other languages ---------------------------------------------------------------------------------
 ML = (
     Rule("fr_override",
-         _r(r"\b(?:ignore[rz]?|oublie[rz]?|ne\s+tiens?\s+pas\s+compte|ne\s+tenez\s+pas\s+compte|fais\s+abstraction)\b[^.\n]{0,40}?"
-            r"\b(?:instructions?|consignes?|r[èe]gles?|directives?|prompt)\b"), 1.0, "French: ignore the instructions"),
+         _r(r"\b(?:ignore[rz]?|oublie[rz]?|ne\s+tiens?\s+pas\s+compte|ne\s+tenez\s+pas\s+compte|fais\s+abstraction)\s+"
+            r"(?:de\s+|des\s+|du\s+)?(?:toutes\s+|tous\s+)?(?:les|tes|vos|ces|la|le|l')?\s*(?:[\w'-]+\s+){0,2}?"
+            r"(?:instructions?|consignes?|r[èe]gles?|directives?|prompt)\b(?!\s+(?:all|the|and|above|before))"),
+         1.0, "French: ignore the instructions"),
     Rule("fr_reveal",
          _r(r"\b(?:r[ée]v[èe]le[rz]?|affiche[rz]?|montre[rz]?|donne[rz]?[-\s]moi)\b[^.\n]{0,30}\b(?:prompt|instructions?\s+syst[èe]me|consignes)"), 1.0,
          "French: reveal the prompt"),
