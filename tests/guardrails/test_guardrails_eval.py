@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 # split -> (injection recall, injection precision, benign flagged at most, PII recall, PII precision)
@@ -54,8 +56,12 @@ def test_bad_corpus_is_a_clear_error(cli, tmp_path):
     (tmp_path / "injection-dev.jsonl").write_text('{"text": "x", "label": "benign"}\nnot json\n')
     res = cli("guardrails", "eval", "--corpus", tmp_path, "--split", "dev")
     assert res.code == 2 and "injection-dev.jsonl:2" in res.stderr, res.output
-    res = cli("guardrails", "eval", "--corpus", tmp_path, "--split", "tuned")
-    assert res.code == 2 and "heldout" in res.stderr
+    from tunewise.errors import BadInputError
+    from tunewise.guardrails.measure import evaluate
+
+    with pytest.raises(BadInputError) as exc:
+        evaluate(CORPUS, ("tuned",))
+    assert "heldout" in exc.value.render()
 
 
 def test_benign_trigger_word_texts_from_the_issue_pass():

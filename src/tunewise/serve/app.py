@@ -155,6 +155,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 _MAX_DEPTH = 32  # the API's bodies nest 3 deep; anything deeper is refused before validation
+_TOO_DEEP = object()
 
 
 def _too_deep(data: Any) -> bool:
@@ -190,8 +191,8 @@ async def _parse(request: Request, model: type[BaseModel], limit: int) -> Any:
     except ValueError as exc:
         raise ApiError(400, "malformed_json", str(exc)) from None
     except RecursionError:
-        data = None
-    if data is None or _too_deep(data):
+        data = _TOO_DEEP
+    if data is _TOO_DEEP or _too_deep(data):
         raise ApiError(400, "too_deeply_nested", f"the JSON body nests deeper than {_MAX_DEPTH} levels; "
                        "the API's requests nest at most 3 deep")
     if not isinstance(data, dict):
