@@ -154,8 +154,8 @@ async def _load(url: str, key: str | None, texts: list[str], concurrency: int) -
     it = iter(texts)
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120,
                                  limits=httpx.Limits(max_connections=concurrency)) as client:
-        for t in texts[:20]:  # warm-up, not timed
-            await client.post("/v1/classify", json={"text": t})
+        for i, t in enumerate(texts[:20]):  # warm-up, not timed; texts of their own, so no cache is warmed
+            await client.post("/v1/classify", json={"text": f"warm-up {i}: {t[::-1]}"})
 
         async def worker() -> None:
             for text in it:

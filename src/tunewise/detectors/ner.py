@@ -69,6 +69,11 @@ def _build_analyzer() -> Any:
                 "labels_to_ignore": ["ORG", "DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY",
                                      "NORP", "EVENT", "WORK_OF_ART", "LAW", "LANGUAGE", "PRODUCT"]}}
     nlp = NlpEngineProvider(nlp_configuration=conf).create_engine()
+    # Only the entity recognizer (and the tok2vec it listens to) is needed: skipping the tagger, parser
+    # and lemmatizer cuts a text from ~7.4 to ~5 ms on this box with the same entities found.
+    pipeline = nlp.nlp["en"]
+    pipeline.select_pipes(disable=[p for p in ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
+                                   if p in pipeline.pipe_names])
     registry = RecognizerRegistry(supported_languages=["en"])
     registry.add_recognizer(SpacyRecognizer(supported_language="en", supported_entities=list(ENTITY_TYPES)))
     return AnalyzerEngine(registry=registry, nlp_engine=nlp, supported_languages=["en"])
