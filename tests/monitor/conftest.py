@@ -43,7 +43,7 @@ def _truncate(s) -> None:
     from sqlalchemy import text
 
     with s.engine.begin() as conn:
-        conn.execute(text("TRUNCATE feedback, requests, api_keys, alerts, monitor_reports, uptime, reviews RESTART IDENTITY CASCADE"))
+        conn.execute(text("TRUNCATE feedback, requests, api_keys, alerts, monitor_reports, uptime, reviews, dashboard_sessions RESTART IDENTITY CASCADE"))
 
 
 REVIEW_PLAN = """\

@@ -32,8 +32,9 @@ def test_migrations_applied_and_schema_matches_metadata(store):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    assert _head() >= "0002"   # the uptime migration is in the chain
-    assert store.schema_revision() == _head()
+    from tunewise.monitor.store import head_revision
+
+    assert store.schema_revision() == head_revision() and head_revision() >= "0003"
     with store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"version_table": "tunewise_alembic_version"})
         diffs = [d for d in compare_metadata(ctx, metadata) if "tunewise_alembic_version" not in str(d)]
@@ -41,12 +42,12 @@ def test_migrations_applied_and_schema_matches_metadata(store):
 
 
 def test_reopen_is_idempotent_and_keeps_data(store):
-    from tunewise.monitor.store import open_store
+    from tunewise.monitor.store import head_revision, open_store
 
     store.insert_requests([row(1)])
     again = open_store(store.url)
     try:
-        assert again.schema_revision() == _head()
+        assert again.schema_revision() == head_revision()
         assert again.count_requests() == 1
     finally:
         again.close()
@@ -154,3 +155,25 @@ def test_bad_urls_are_clear(tmp_path):
     with pytest.raises(BadInputError) as exc:
         open_store(f"postgresql://u:s3cret@127.0.0.1:{port}/db")
     assert "cannot open the store" in str(exc.value) and "s3cret" not in str(exc.value)
+
+
+def test_store_is_the_redaction_boundary_on_every_backend(store):
+    """Whatever the caller did, PII and characters a column cannot hold never reach the database: a raw
+    dump of the tables (SQL on every backend) holds redactions only, and NUL is stored as U+FFFD on
+    PostgreSQL instead of failing the write forever."""
+    from sqlalchemy import text
+
+    raw = "mail lucinda.farrow@bluecap.example, call 4155550139, key AKIAQ2W3E4R5T6Y7U8I9, nul \x00 here \ud801"
+    store.insert_requests([row(7, input_redacted=raw, output="reply to lucinda.farrow@bluecap.example",
+                               guard_decisions=[{"stage": "input", "rule": "x", "action": "flag",
+                                                 "detail": "seen 4155550139"}])])
+    assert store.add_feedback("req-00007", key_id="k1", target="fixed: call 4155550139 \x00")
+    assert store.add_feedback("req-00007", key_id="k1", label="lucinda.farrow@bluecap.example")
+    assert not store.add_feedback("req-00007", key_id="someone-else", label="x", same_key=True)
+    with store.engine.connect() as conn:
+        dump = "\n".join(str(v) for t in ("requests", "feedback") for r in conn.execute(text(f"SELECT * FROM {t}"))
+                          for v in r)
+    for secret in ("lucinda", "bluecap", "4155550139", "AKIAQ2W3", "\x00", "\ud801"):
+        assert secret not in dump, secret
+    got = store.get_request("req-00007")
+    assert "[EMAIL]" in got["input_redacted"] and "[PHONE]" in got["input_redacted"] and "[SECRET]" in got["input_redacted"]

@@ -23,7 +23,8 @@ def server_db(tmp_path_factory) -> str:
 def server(run_dir, server_db):
     """One server for the API tests: tight limits so 413/429 are reachable; each test makes its own key."""
     proc = kit.ServerProcess(run_dir, server_db, ("--rate", "2", "--burst", "30", "--max-text-chars", "2000",
-                                                  "--max-body-bytes", "16384", "--max-batch-texts", "8"))
+                                                  "--max-body-bytes", "16384", "--max-batch-texts", "8",
+                                                  "--insecure-cookie"))
     proc.start()
     yield proc
     proc.stop()

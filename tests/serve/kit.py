@@ -100,12 +100,13 @@ def free_port() -> int:
 
 
 def make_key(db: str, name: str = "test", scopes: tuple[str, ...] | None = None) -> tuple[str, str]:
-    """(key_id, plaintext) created directly in the store, as `tunewise keys create` does."""
+    """(key_id, plaintext) created directly in the store, as `tunewise keys create` does; every scope
+    unless ``scopes`` names some (real keys default to least privilege, see tunewise.serve.keys)."""
     from tunewise.monitor.store import open_store
     from tunewise.serve.keys import create_key
 
     with open_store(db) as store:
-        info, plain = create_key(store, name, list(scopes) if scopes else None)
+        info, plain = create_key(store, name, list(scopes) if scopes else ["all"])
     return info.key_id, plain
 
 

@@ -212,3 +212,19 @@ def test_openai_sdk_lists_the_model_and_gets_a_clear_404_for_legacy_routes(serve
     assert "GET /v1/models" in msg and "POST /v1/classify" in msg  # the routes it does serve
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=server.url + "/v1", api_key="tw_wrong", max_retries=0).models.list()
+
+
+def test_rate_limits_count_texts_and_cover_login_metrics_dashboard(server, server_db):
+    k = make_key(server_db, "batch-cost")[1]
+    codes = [post(server, "/v1/classify", k, json={"texts": ["Fine."] * 8}).status_code for _ in range(4)]
+    assert codes[:3] == [200] * 3 and codes[3] == 429, codes   # burst 30: three batches of 8 fit, a fourth does not
+    m = make_key(server_db, "scrape", ("metrics", "dashboard"))[1]
+    h = {"Authorization": f"Bearer {m}"}
+    assert any(httpx.get(server.url + "/metrics", headers=h).status_code == 429 for _ in range(150))
+    m2 = make_key(server_db, "dash", ("dashboard",))[1]
+    h2 = {"Authorization": f"Bearer {m2}"}
+    # each data call takes a while (the bucket refills 2/s meanwhile): stop at the first 429
+    assert any(httpx.get(server.url + "/v1/dashboard/data", headers=h2).status_code == 429 for _ in range(150))
+    bad = {"key": "tw_000000000000_" + "x" * 40}
+    assert httpx.post(server.url + "/dashboard/login", data=bad).status_code == 401
+    assert any(httpx.post(server.url + "/dashboard/login", data=bad).status_code == 429 for _ in range(150))

@@ -17,13 +17,16 @@ from tunewise_serve_testkit import bbc_texts, make_key  # noqa: E402 - loaded by
 pytestmark = pytest.mark.slow
 
 
-def _send(server, key: str, texts: list[str]) -> list[dict]:
+def _send(server, db: str, name: str, texts: list[str]) -> list[dict]:
+    """Batches of 8, each with its own key (each text costs a rate-limit token; burst 30), so the key
+    that made a request still has tokens left to send its feedback (only that key may)."""
     out = []
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as c:
+    with httpx.Client(base_url=server.url, timeout=120) as c:
         for i in range(0, len(texts), 8):
-            r = c.post("/v1/classify", json={"texts": texts[i:i + 8]})
+            key = make_key(db, f"{name}-{i}")[1]
+            r = c.post("/v1/classify", json={"texts": texts[i:i + 8]}, headers={"Authorization": f"Bearer {key}"})
             assert r.status_code == 200, r.text
-            out.extend(r.json()["results"])
+            out.extend({**res, "key": key} for res in r.json()["results"])
     return out
 
 
@@ -44,14 +47,13 @@ def reference_rows(run_dir):
 def test_reference_sample_is_not_drift_and_feedback_quality_has_ci(server, server_db, run_dir, reference_rows):
     from tunewise.monitor import open_store, run_monitor
 
-    key = make_key(server_db, "drift-ref")[1]
     sample = reference_rows[:120]
     t0 = datetime.now(UTC)
-    results = _send(server, key, [r["text"] for r in sample])
-    fb_key = make_key(server_db, "drift-feedback", ("feedback",))[1]   # rate buckets are per key
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {fb_key}"}) as c:
+    results = _send(server, server_db, "drift-ref", [r["text"] for r in sample])
+    with httpx.Client(base_url=server.url) as c:   # feedback comes from the key that made the request
         for res, row in zip(results[:25], sample[:25], strict=True):
-            assert c.post("/v1/feedback", json={"id": res["id"], "label": row["label"]}).status_code == 200
+            assert c.post("/v1/feedback", json={"id": res["id"], "label": row["label"]},
+                          headers={"Authorization": f"Bearer {res['key']}"}).status_code == 200
     t1 = datetime.now(UTC)
     window, end = _window(t0, t1)
     with open_store(server_db) as store:
@@ -76,9 +78,8 @@ def test_reference_sample_is_not_drift_and_feedback_quality_has_ci(server, serve
 def test_bbc_news_to_a_sentiment_model_is_drift_and_alerts(server, server_db, run_dir, cli, tmp_path):
     from tunewise.monitor import open_store
 
-    key = make_key(server_db, "drift-bbc")[1]
     t0 = datetime.now(UTC)
-    _send(server, key, bbc_texts(96, max_chars=1500))
+    _send(server, server_db, "drift-bbc", bbc_texts(96, max_chars=1500))
     t1 = datetime.now(UTC)
     window, end = _window(t0, t1)
     alerts = tmp_path / "alerts.yaml"

@@ -21,6 +21,7 @@ VERB_MODULES = (
     "tunewise.cli.serve",
     "tunewise.cli.monitor",
     "tunewise.cli.review",
+    "tunewise.cli.guardrails",
 )
 
 app = typer.Typer(

@@ -37,6 +37,7 @@ def audit_cmd(
     num_perm: Annotated[int, typer.Option(help="MinHash permutations")] = 128,
     near_dup_limit: Annotated[int, typer.Option(help="most examples held in the near-duplicate index (memory bound)")] = 20_000,
     pii: Annotated[bool, typer.Option(help="scan for personal data")] = True,
+    ner: Annotated[bool, typer.Option("--ner", help="also find names, places and secrets with Presidio/spaCy and detect-secrets (the `pii` extra; one process)")] = False,
     workers: Annotated[int | None, typer.Option(help="processes for a JSONL file (default: all cores from 64 MB up, else 1)")] = None,
 ) -> None:
     """Audit a training file: validity, tokens per tokenizer, context limits, duplicates, labels, PII, license.
@@ -89,6 +90,11 @@ def audit_cmd(
                 tokenizers = [model_tok]
     columns = Columns(text=text_field, label=label_field, prompt=prompt_field, completion=completion_field, id=id_field)
 
+    if ner and pii:
+        from tunewise.detectors import ner as ner_stage
+
+        ner_stage.enable()   # loads the spaCy model by path; the worker processes would not have it
+        workers = 1
     total = count_lines(file) if file.exists() else None
     with Progress(TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TextColumn("lines"),
                   TimeElapsedColumn(), console=err_console, transient=True,

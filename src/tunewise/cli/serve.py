@@ -39,6 +39,12 @@ def serve(
     queue_size: Annotated[int, typer.Option("--queue-size", help="texts allowed to wait for the model (503 beyond)")] = 1024,
     heartbeat_s: Annotated[float, typer.Option("--heartbeat-s", help="uptime heartbeat row every N seconds, 1..3600 (spend = instance-hours x price)")] = 30.0,
     instance: Annotated[str | None, typer.Option("--instance", help="machine id this replica bills to (default $TUNEWISE_INSTANCE_ID or the host name)")] = None,
+    request_timeout: Annotated[float, typer.Option("--request-timeout", help="seconds for a request body to arrive (408 after)")] = 30.0,
+    header_timeout: Annotated[float, typer.Option("--header-timeout", help="seconds for request headers to arrive (connection closed after)")] = 10.0,
+    max_header_bytes: Annotated[int, typer.Option("--max-header-bytes", help="400 above this header block size")] = 16384,
+    insecure_cookie: Annotated[bool, typer.Option("--insecure-cookie", help="dashboard session cookie without Secure, for plain http on a trusted network")] = False,
+    trust_forwarded_proto: Annotated[bool, typer.Option("--trust-forwarded-proto", help="with --insecure-cookie: trust X-Forwarded-Proto: https from your TLS proxy and mark the cookie Secure then")] = False,
+    ner: Annotated[bool, typer.Option("--ner", help="second PII stage before the model and the store: names, places (Presidio + spaCy) and detect-secrets plugins; needs the `pii` extra")] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="debug logs one line per request (never the key)")] = "info",
 ) -> None:
     """Serve a pilot model: /v1/classify or /v1/chat/completions, /v1/feedback, /metrics, /dashboard."""
@@ -61,7 +67,10 @@ def serve(
                       injection_label=injection_label, injection_threshold=injection_threshold,
                       max_body_bytes=max_body_bytes, max_text_chars=max_text_chars, max_batch_texts=max_batch_texts,
                       rate_per_s=rate, burst=burst, batch_max_size=batch_size, batch_max_wait_ms=batch_wait_ms,
-                      queue_size=queue_size, heartbeat_s=heartbeat_s, instance=instance)
+                      queue_size=queue_size, heartbeat_s=heartbeat_s, instance=instance,
+                      request_timeout_s=request_timeout, header_timeout_s=header_timeout,
+                      max_header_bytes=max_header_bytes, ner=ner, insecure_cookie=insecure_cookie,
+                      trust_forwarded_proto=trust_forwarded_proto)
     cfg.validate()
     from tunewise.guardrails.engine import MODES
     from tunewise.serve.model import check_run_dir
@@ -71,6 +80,12 @@ def serve(
 
         raise BadInputError(f"unknown guard mode '{guard_mode}'", where="--guard-mode", fix=did_you_mean(guard_mode, MODES))
     check_run_dir(run_dir)
+    if ner:
+        from tunewise.detectors.ner import model_path
+        from tunewise.errors import require
+
+        require("presidio_analyzer", "pii")
+        model_path()   # a missing extra is exit 2 with the install command, before anything loads
     from tunewise.cli._output import console, err_console
     from tunewise.monitor.store import open_store, safe_url
     from tunewise.serve.app import create_app
@@ -93,15 +108,18 @@ def serve(
                   f"{guard_mode} · {len(active)} active key(s) · docs http://{host}:{port}/docs", highlight=False,
                   soft_wrap=True)
     app = create_app(cfg, store=store)
+    from tunewise.serve.protocol import bounded_h11
+
     uvicorn.run(app, host=host, port=port, log_level=log_level.lower(), access_log=False,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, http=bounded_h11(cfg.header_timeout_s),
+                h11_max_incomplete_event_size=cfg.max_header_bytes)
 
 
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Option("--name", help="who or what uses the key")],
     db: DbOpt = DEFAULT_DB,
-    scope: Annotated[list[str] | None, typer.Option("--scope", help="classify, chat, feedback, dashboard, metrics (repeat; default all)")] = None,
+    scope: Annotated[list[str] | None, typer.Option("--scope", help="classify, chat, feedback, dashboard, metrics or all (repeat; default classify,chat,feedback)")] = None,
 ) -> None:
     """Create a key and print it once (only its salted HMAC-SHA256 is stored)."""
     from tunewise.cli._output import console, err_console

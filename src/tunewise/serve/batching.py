@@ -6,6 +6,11 @@ on their way (``approaching()``: accepted by the server, not yet submitted): a l
 once instead of paying the wait. The model call runs in a dedicated thread so the event loop keeps
 accepting requests. Each job gets its results and its share of the
 model time (by item count).
+
+One client's bad item never fails another's request: when a batch of several items raises, every
+item is run again on its own; jobs whose items all succeed get their results, and a job holding a
+failing item gets ``ItemFailed`` naming that item. Only when every item fails alone (the model
+itself is broken) does every job get the original error.
 """
 
 from __future__ import annotations
@@ -20,6 +25,14 @@ from typing import Any
 
 class Overloaded(Exception):
     """The queue is full; the caller should answer 503 with Retry-After."""
+
+
+class ItemFailed(Exception):
+    """Item ``index`` of this job failed in the model on its own (the other jobs were served)."""
+
+    def __init__(self, index: int, cause: BaseException) -> None:
+        super().__init__(f"item {index}: {type(cause).__name__}")
+        self.index, self.cause = index, cause
 
 
 @dataclass
@@ -115,10 +128,8 @@ class MicroBatcher:
                 results = await loop.run_in_executor(self._executor, self.fn, flat)
                 if len(results) != len(flat):
                     raise RuntimeError(f"model returned {len(results)} results for {len(flat)} inputs")
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting request
-                for j in jobs:
-                    if not j.future.done():
-                        j.future.set_exception(exc)
+            except Exception as exc:  # noqa: BLE001 - isolate the failing item, serve the rest
+                await self._one_by_one(jobs, exc)
                 continue
             elapsed = time.perf_counter() - t0
             self.stats.batches += 1
@@ -133,3 +144,34 @@ class MicroBatcher:
                 if not j.future.done():
                     j.future.set_result((results[i:i + k], elapsed * k / len(flat)))
                 i += k
+
+    async def _one_by_one(self, jobs: list[_Job], batch_exc: BaseException) -> None:
+        loop = asyncio.get_running_loop()
+        flat = [x for j in jobs for x in j.items]
+        outcomes: list[tuple[Any, float, BaseException | None]] = []
+        if len(flat) > 1:
+            for item in flat:
+                t0 = time.perf_counter()
+                try:
+                    res = await loop.run_in_executor(self._executor, self.fn, [item])
+                    if len(res) != 1:
+                        raise RuntimeError(f"model returned {len(res)} results for 1 input")
+                    outcomes.append((res[0], time.perf_counter() - t0, None))
+                except Exception as exc:  # noqa: BLE001
+                    outcomes.append((None, time.perf_counter() - t0, exc))
+        if not outcomes or all(err is not None for _, _, err in outcomes):
+            for j in jobs:
+                if not j.future.done():
+                    j.future.set_exception(batch_exc)
+            return
+        i = 0
+        for j in jobs:
+            mine = outcomes[i:i + len(j.items)]
+            i += len(j.items)
+            if j.future.done():
+                continue
+            bad = next((n for n, (_, _, err) in enumerate(mine) if err is not None), None)
+            if bad is not None:
+                j.future.set_exception(ItemFailed(bad, mine[bad][2]))
+            else:
+                j.future.set_result(([r for r, _, _ in mine], sum(s for _, s, _ in mine)))

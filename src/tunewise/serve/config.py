@@ -48,6 +48,12 @@ class ServeConfig:
     batch_max_wait_ms: float = 4.0
     queue_size: int = 1024            # texts waiting for the model; beyond this: 503 + Retry-After
     auth_cache_s: float = 5.0         # a revoked key stops working within this many seconds
+    request_timeout_s: float = 30.0   # the body must arrive within this; else 408
+    header_timeout_s: float = 10.0    # request line + headers must arrive within this; else the connection closes
+    max_header_bytes: int = 16384     # larger header blocks are answered 400
+    insecure_cookie: bool = False     # dashboard cookie without Secure (plain-http local use only)
+    trust_forwarded_proto: bool = False  # with insecure_cookie: X-Forwarded-Proto: https still sets Secure
+    ner: bool = False                 # the `pii` extra's second PII stage (names, places, secrets plugins)
     guardrails: bool = True           # False only for the overhead benchmark
     store_requests: bool = True       # False only for the overhead benchmark
     heartbeat_s: float = 30.0         # uptime heartbeat row every this many seconds (1..3600)
@@ -64,12 +70,19 @@ class ServeConfig:
             problems.append(f"--max-batch-texts must be in 1..4096 (got {self.max_batch_texts})")
         if self.rate_per_s <= 0 or self.burst < 1:
             problems.append("--rate must be > 0 and --burst >= 1")
+        elif self.burst < self.max_batch_texts:
+            problems.append(f"--burst ({self.burst}) must be >= --max-batch-texts ({self.max_batch_texts}): each "
+                            "text costs one rate-limit token, so a full batch could never be served")
         if not 1 <= self.batch_max_size <= 1024:
             problems.append(f"--batch-size must be in 1..1024 (got {self.batch_max_size})")
         if not 0 <= self.batch_max_wait_ms <= 1000:
             problems.append(f"--batch-wait-ms must be in 0..1000 (got {self.batch_max_wait_ms})")
         if self.queue_size < self.batch_max_size:
             problems.append("--queue-size must be >= --batch-size")
+        if not 0 < self.request_timeout_s <= 3600 or not 0 < self.header_timeout_s <= 3600:
+            problems.append("--request-timeout and --header-timeout must be in (0, 3600] seconds")
+        if not 1024 <= self.max_header_bytes <= 1024 * 1024:
+            problems.append(f"--max-header-bytes must be in 1024..1048576 (got {self.max_header_bytes})")
         if self.price.usd_per_hour < 0:
             problems.append("--cost-per-hour must be >= 0")
         if not 1 <= self.heartbeat_s <= MAX_HEARTBEAT_S:

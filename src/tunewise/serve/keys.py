@@ -21,6 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from tunewise.monitor.store import Store
 
 SCOPES = ("classify", "chat", "feedback", "dashboard", "metrics")
+# Least privilege: a key made without --scope may use the model and send feedback, not read the
+# dashboard (which shows stored traffic) or /metrics; ask for those by name, or for "all".
+DEFAULT_SCOPES = ("classify", "chat", "feedback")
 _KEY_RE = re.compile(r"^tw_([0-9a-f]{12})_([A-Za-z0-9_-]{32,64})$")
 
 
@@ -48,16 +51,19 @@ def _digest(salt: str, secret: str) -> str:
 
 def parse_scopes(scopes: list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
     if not scopes:
-        return SCOPES
+        return DEFAULT_SCOPES
     out = []
     for s in scopes:
         for part in s.split(","):
             part = part.strip()
             if not part:
                 continue
+            if part == "all":
+                out.extend(SCOPES)
+                continue
             if part not in SCOPES:
                 raise BadInputError(f"unknown key scope '{part}'", where="--scope",
-                                    fix=did_you_mean(part, SCOPES))
+                                    fix=did_you_mean(part, (*SCOPES, "all")))
             out.append(part)
     return tuple(dict.fromkeys(out))
 

@@ -1,10 +1,13 @@
-"""Request bodies. Strict types, unknown fields refused, empty text refused."""
+"""Request bodies. Strict types, unknown fields refused, empty text refused; every string passes
+``tunewise.serve.texts.clean_text`` (NUL and unpaired surrogates refused, control characters removed)."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
+
+from tunewise.serve.texts import CleanStr
 
 
 class _Strict(BaseModel):
@@ -12,8 +15,8 @@ class _Strict(BaseModel):
 
 
 class ClassifyRequest(_Strict):
-    text: StrictStr | None = Field(None, description="one text to classify")
-    texts: list[StrictStr] | None = Field(None, description="several texts to classify in one call")
+    text: CleanStr | None = Field(None, description="one text to classify")
+    texts: list[CleanStr] | None = Field(None, description="several texts to classify in one call")
 
     @field_validator("text")
     @classmethod
@@ -45,9 +48,9 @@ class ClassifyRequest(_Strict):
 
 
 class FeedbackRequest(_Strict):
-    id: StrictStr = Field(..., min_length=1, max_length=36, description="the id a classify/chat response returned")
-    label: StrictStr | None = Field(None, min_length=1, max_length=200)
-    target: StrictStr | None = Field(None, min_length=1, max_length=20000)
+    id: CleanStr = Field(..., min_length=1, max_length=36, description="the id a classify/chat response returned")
+    label: CleanStr | None = Field(None, min_length=1, max_length=200)
+    target: CleanStr | None = Field(None, min_length=1, max_length=20000)
 
     @model_validator(mode="after")
     def _one(self) -> FeedbackRequest:
@@ -58,7 +61,7 @@ class FeedbackRequest(_Strict):
 
 class Message(_Strict):
     role: Literal["system", "user", "assistant"]
-    content: StrictStr
+    content: CleanStr
 
 
 class ResponseFormat(_Strict):
@@ -72,7 +75,7 @@ class StreamOptions(_Strict):
 class ChatRequest(_Strict):
     """The OpenAI chat-completions request subset this server honours (greedy decoding only)."""
 
-    model: StrictStr | None = None
+    model: CleanStr | None = None
     messages: list[Message] = Field(..., min_length=1)
     max_tokens: StrictInt | None = Field(None, ge=1)
     max_completion_tokens: StrictInt | None = Field(None, ge=1)
@@ -82,7 +85,7 @@ class ChatRequest(_Strict):
     stream: StrictBool | None = None
     stream_options: StreamOptions | None = None
     response_format: ResponseFormat | None = None
-    user: StrictStr | None = None
+    user: CleanStr | None = None
     seed: StrictInt | None = None
 
     @model_validator(mode="after")
