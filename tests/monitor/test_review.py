@@ -180,8 +180,8 @@ def test_served_pilot_far_above_plan_is_reviewed_end_to_end(review_run, tmp_path
         assert d["plan"]["rows"][0][:2] == ["requests / month", "1,000"]
         assert Decimal(d["totals"]["uptime_usd"]) > 0                 # the heartbeats are billed
 
-        fb = kit.make_key(db, "feedback", ("feedback",))[1]
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {fb}"}) as c:
+        # feedback comes from the key that made the requests (another key's ids read 404)
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}) as c:
             with _store(db) as s:
                 outputs = {i: s.get_request(i)["output"] for i in ids[:40]}
             for rid, said in outputs.items():                      # the truth is always the other label

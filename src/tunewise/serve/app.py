@@ -498,19 +498,8 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
             return _stream_chat(st, request, key_id=info.key_id, rid=rid, verdict=merged, messages=messages,
                                 max_new=max_new, expect_json=expect_json, include_usage=include_usage)
         (res,), model_s = await _run_model(st, request, [(messages, max_new)], lambda i: "the conversation")
-        extra, stored_out = [], res["text"]
-        if st.guard is not None:
-            check = st.guard.check_text(res["text"], expect_json=expect_json)
-            extra, stored_out = check.decisions, check.text_for_store
-            _count_decisions(st, extra)
-        lat = (time.perf_counter() - request.state.t0) * 1000
-        row = _row(st, rid=rid, key_id=info.key_id, endpoint="chat", status=200, item=0, verdict=merged,
-                   output=stored_out, scores=None, tokens_in=res["tokens_in"], tokens_out=res["tokens_out"],
-                   latency_ms=lat, model_s=model_s, extra_decisions=extra)
-        await _store(st, [row])
-        st.metrics.tokens.labels("input").inc(res["tokens_in"])
-        st.metrics.tokens.labels("output").inc(res["tokens_out"])
-        st.metrics.spend.inc(float(row["cost_usd"]))
+        row, lat = await _record_answer(st, request, key_id=info.key_id, rid=rid, verdict=merged, res=res,
+                                        model_s=model_s, expect_json=expect_json)
         finish = "length" if res["tokens_out"] >= max_new else "stop"
         return JSONResponse({
             "id": f"chatcmpl-{rid}", "object": "chat.completion", "created": int(time.time()), "model": st.model.name,
@@ -586,6 +575,25 @@ def _routes(app: FastAPI, st: _State) -> None:  # noqa: C901 - one place that li
         return resp
 
 
+async def _record_answer(st: _State, request: Request, *, key_id: str, rid: str, verdict: Any, res: dict[str, Any],
+                         model_s: float, expect_json: bool) -> tuple[dict[str, Any], float]:
+    """A generated answer's output checks, its stored row and its metrics; returns (row, latency ms)."""
+    extra, stored_out = [], res["text"]
+    if st.guard is not None:
+        check = st.guard.check_text(res["text"], expect_json=expect_json)
+        extra, stored_out = check.decisions, check.text_for_store
+        _count_decisions(st, extra)
+    lat = (time.perf_counter() - request.state.t0) * 1000
+    row = _row(st, rid=rid, key_id=key_id, endpoint="chat", status=200, item=0, verdict=verdict,
+               output=stored_out, scores=None, tokens_in=res["tokens_in"], tokens_out=res["tokens_out"],
+               latency_ms=lat, model_s=model_s, extra_decisions=extra)
+    await _store(st, [row])
+    st.metrics.tokens.labels("input").inc(res["tokens_in"])
+    st.metrics.tokens.labels("output").inc(res["tokens_out"])
+    st.metrics.spend.inc(float(row["cost_usd"]))
+    return row, lat
+
+
 def _stream_chat(st: _State, request: Request, *, key_id: str, rid: str, verdict: Any, messages: list[dict[str, str]],
                  max_new: int, expect_json: bool, include_usage: bool) -> StreamingResponse:
     """``stream: true``: the answer as server-sent events while it is generated (policy: serve/streaming.py)."""
@@ -601,16 +609,8 @@ def _stream_chat(st: _State, request: Request, *, key_id: str, rid: str, verdict
             yield S.sse(S.chunk(rid, created, name, {"content": piece}))
         try:
             (res,), model_s = task.result()
-            extra, stored_out = [], res["text"]
-            if st.guard is not None:
-                check = st.guard.check_text(res["text"], expect_json=expect_json)
-                extra, stored_out = check.decisions, check.text_for_store
-                _count_decisions(st, extra)
-            lat = (time.perf_counter() - request.state.t0) * 1000
-            row = _row(st, rid=rid, key_id=key_id, endpoint="chat", status=200, item=0, verdict=verdict,
-                       output=stored_out, scores=None, tokens_in=res["tokens_in"], tokens_out=res["tokens_out"],
-                       latency_ms=lat, model_s=model_s, extra_decisions=extra)
-            await _store(st, [row])
+            row, lat = await _record_answer(st, request, key_id=key_id, rid=rid, verdict=verdict, res=res,
+                                            model_s=model_s, expect_json=expect_json)
         except ApiError as exc:  # the status line is sent already: the error is the stream's last event
             yield S.sse(exc.body())
             return
@@ -619,9 +619,6 @@ def _stream_chat(st: _State, request: Request, *, key_id: str, rid: str, verdict
             yield S.sse({"error": {"type": "internal_error", "message": f"generation failed (request {rid}); "
                                    "details are in the server log"}})
             return
-        st.metrics.tokens.labels("input").inc(res["tokens_in"])
-        st.metrics.tokens.labels("output").inc(res["tokens_out"])
-        st.metrics.spend.inc(float(row["cost_usd"]))
         finish = "length" if res["tokens_out"] >= max_new else "stop"
         yield S.sse(S.chunk(rid, created, name, {}, finish, tunewise={
             "request_id": rid, "cost_usd": str(row["cost_usd"]), "latency_ms": round(lat, 3),
