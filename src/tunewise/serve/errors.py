@@ -64,12 +64,21 @@ _LEGACY = {"/v1/completions": "the legacy completions API is not served; send th
 def supported_routes(app) -> list[str]:  # noqa: ANN001
     """'METHOD /path' for every documented API route of the app (the docs pages left out)."""
     out = []
-    for route in getattr(app, "routes", []):
+    for route in _flat_routes(getattr(app, "routes", [])):
         methods = sorted(set(getattr(route, "methods", None) or ()) - {"HEAD", "OPTIONS"})
         path = getattr(route, "path", "")
         if methods and getattr(route, "include_in_schema", True) and not path.startswith(("/docs", "/redoc", "/openapi")):
             out.extend(f"{m} {path}" for m in methods)
     return out
+
+
+def _flat_routes(routes: list[Any]) -> Any:
+    """The routes of included routers too: recent FastAPI keeps ``include_router``'s routes inside one entry."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI copies included routes into ``app.routes``
+        return routes
+    return iter_route_contexts(routes)
 
 
 def not_found_message(path: str, routes: list[str]) -> str:

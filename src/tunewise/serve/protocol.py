@@ -5,7 +5,7 @@ for them, so a client that sends headers slowly (or never finishes them) cannot 
 - Request line + headers not complete ``header_timeout_s`` after the connection opened (or after the
   first bytes of the next request on a keep-alive connection): the connection is closed. An idle
   keep-alive connection is closed by uvicorn's own keep-alive timeout, as before.
-The body has its own deadline in ``tunewise.serve.app`` (408 when it is not received in time).
+The body has its own deadline in ``tunewise.serve.state.read_body`` (408 when it is not received in time).
 """
 
 from __future__ import annotations
