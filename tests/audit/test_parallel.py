@@ -40,7 +40,8 @@ def test_parallel_report_equals_one_process(messy, monkeypatch) -> None:
     # and the report is about the file as it is: lines are the file's own
     bad = {p["line"]: p["error"] for p in one["invalid"]}
     assert "invalid JSON" in bad[778] and "'text' is empty" in bad[2102] and "missing label" in bad[3001]
-    assert one["duplicates"]["exact"] >= 1 and one["duplicates"]["near"] >= 1 and one["pii"] == {"email": 1}
+    assert one["duplicates"]["exact"] >= 1 and one["duplicates"]["near"] >= 1 and one["pii"]["email"] == 1
+    assert set(one["pii"]) <= {"email", "person"}  # reviews name people after a title ("Mr. Scorsese")
 
 
 def test_ranges_cover_the_file_at_line_starts(messy) -> None:

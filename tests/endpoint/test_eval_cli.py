@@ -216,7 +216,9 @@ def test_bad_input_is_clear_exit_2_and_keeps_partial_results(case: str, cli, fak
 def test_ctrl_c_leaves_a_resumable_run(fake, rt100: Path, tmp_path: Path) -> None:
     from tunewise.endpoint.cache import ResponseCache
 
-    server = fake(answer=_answer, delay_s=0.25)
+    # 1 s an answer: the 14 answers still to come after the 6th request arrives take ~7 s, so the Ctrl-C
+    # always lands mid-run (at 0.25 s a loaded machine could finish first and exit 0)
+    server = fake(answer=_answer, delay_s=1.0)
     out, cache = tmp_path / "run", tmp_path / "responses.sqlite"
     bin_ = Path(sys.executable).parent / "tunewise"
     cmd = [str(bin_), "eval", str(rt100), "--base-url", server.url, "--model", "fake-model", "--out", str(out),

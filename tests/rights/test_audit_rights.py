@@ -32,7 +32,7 @@ def test_cc_by_nc_commercial_is_not_allowed_and_strict_exits_2(cli, rt, tmp_path
 
 def test_llama_base_commercial_lists_obligations_and_passes_strict(cli, rt) -> None:
     r = cli("audit", rt, "--license", "CC0-1.0", "--base-model-license", "llama3.1", "--use", "commercial",
-            "--no-near-dups", "--strict")
+            "--no-near-dups", "--no-pii", "--strict")  # --no-pii: the reviews' named people would be a warning
     assert r.code == 0, r.output
     out = " ".join(r.stdout.split())
     assert "commercial use: allowed with obligations" in out
@@ -54,9 +54,10 @@ def test_croissant_of_a_bundled_set_validates_and_carries_rai_fields(cli, rt, tm
     out = tmp_path / "meta" / "rt.croissant.json"
     r = cli("audit", rt, "--license", "LicenseRef-research-use", "--source", "https://www.cs.cornell.edu/people/pabo/movie-review-data/",
             "--use", "research", "--creator", "Bo Pang and Lillian Lee", "--date-published", "2005-06-01",
-            "--croissant", out, "--no-near-dups")
+            "--croissant", out, "--no-near-dups", "--json", tmp_path / "audit.json")
     assert r.code == 0, r.output
     doc = json.loads(out.read_text())
+    pii = json.loads((tmp_path / "audit.json").read_text())["pii"]
     assert doc["conformsTo"] == "http://mlcommons.org/croissant/1.1"
     f = doc["distribution"][0]
     assert f["sha256"] == hashlib.sha256(rt.read_bytes()).hexdigest()
@@ -64,7 +65,12 @@ def test_croissant_of_a_bundled_set_validates_and_carries_rai_fields(cli, rt, tm
     assert [x["name"] for x in doc["recordSet"][0]["field"]] == ["text", "label"]
     assert doc["creator"]["name"] == "Bo Pang and Lillian Lee" and doc["datePublished"] == "2005-06-01"
     assert doc["url"].startswith("https://www.cs.cornell.edu")
-    assert "found no personal data in 120 examples" in doc["rai:personalSensitiveInformation"]
+    rai_pii = doc["rai:personalSensitiveInformation"]  # says what the audit found, kind by kind
+    if pii:
+        assert "found personal data in" in rai_pii and "of 120 examples" in rai_pii
+        assert all(f"{kind}: {n}" in rai_pii for kind, n in pii.items()), (pii, rai_pii)
+    else:
+        assert "found no personal data in 120 examples" in rai_pii
     assert "imbalance ratio" in doc["rai:dataLimitations"] and "exact duplicates" in doc["rai:dataLimitations"]
     assert "research" in doc["rai:dataUseCases"]
     ds = mlc.Dataset(jsonld=str(out))  # raises mlcroissant.ValidationError on any error
