@@ -2,7 +2,8 @@
 
 - ``build_run_dir()``: a real MiniLM pilot run (tunewise.pilot.run_pilot, 200 Rotten Tomatoes rows,
   1 epoch), cached on disk under the tunewise cache keyed by the pilot's source code, so later
-  sessions reuse it.
+  sessions reuse it. ``lora_run_dir()``: the same for a MiniLM LoRA run (adapter/ kept beside the
+  merged copy); ``smollm2_run_dir()``: a zero-shot SmolLM2 generation run.
 - ``ServerProcess``: the real `tunewise serve` console script (uvicorn) on a free loopback port.
 - ``start_postgres()``: a throwaway PostgreSQL cluster from Debian's binaries on loopback.
 """
@@ -74,6 +75,20 @@ def build_run_dir(*, rows: int = 200, seed: int = 0) -> Path:
     return _cached_run(f"minilm-rt{rows}-s{seed}-{_pilot_source_hash()}", build)
 
 
+def lora_run_dir(*, rows: int = 120, seed: int = 0) -> Path:
+    """A COMPLETE MiniLM LoRA run (adapter/ beside the merged model/) on Rotten Tomatoes; built once."""
+
+    def build(tmp: Path) -> None:
+        from tunewise.data.bundled import export
+        from tunewise.pilot import PilotConfig, run_pilot
+
+        data, _ = export("rotten-tomatoes", tmp / "train.jsonl", limit=rows, seed=seed)
+        run_pilot(PilotConfig(data=data, model="minilm", method="lora", out_dir=tmp / "run", seed=seed, epochs=1,
+                              progress=False, run_baseline=False, latency_n=3, batch_sizes=(1,), bootstrap=1000))
+
+    return _cached_run(f"minilm-lora-rt{rows}-s{seed}-{_pilot_source_hash()}", build)
+
+
 def smollm2_run_dir() -> Path:
     """A COMPLETE zero-shot SmolLM2 generation run (what `tunewise serve` needs for /v1/chat/completions),
     built once by run_pilot and cached under the tunewise cache, keyed by the pilot's source code."""
@@ -112,7 +127,7 @@ def make_key(db: str, name: str = "test", scopes: tuple[str, ...] | None = None)
 
 @dataclass
 class ServerProcess:
-    run_dir: Path
+    run_dir: Path | list[Path]   # several: one server for all of them
     db: str
     args: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
@@ -127,7 +142,8 @@ class ServerProcess:
         self.log_path = Path(tempfile.mkstemp(prefix="tunewise-serve-", suffix=".log")[1])
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
                "COLUMNS": "200"}
-        cmd = [str(BIN / "tunewise"), "serve", str(self.run_dir), "--db", self.db, "--port", str(self.port),
+        runs = self.run_dir if isinstance(self.run_dir, (list, tuple)) else [self.run_dir]
+        cmd = [str(BIN / "tunewise"), "serve", *map(str, runs), "--db", self.db, "--port", str(self.port),
                "--cost-per-hour", PRICE, *self.args]
         self.proc = subprocess.Popen(cmd, stdout=self.log_path.open("w"), stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout

@@ -1,4 +1,4 @@
-"""`tunewise serve RUN_DIR` and `tunewise keys create|revoke|list` (logic in tunewise.serve)."""
+"""`tunewise serve RUN_DIR [RUN_DIR ...]` and `tunewise keys create|revoke|list` (logic in tunewise.serve)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ DbOpt = Annotated[str, typer.Option("--db", help="store URL: sqlite:///file.db o
 
 
 def serve(
-    run_dir: Annotated[Path, typer.Argument(help="a finished `tunewise pilot` run directory")],
+    run_dirs: Annotated[list[Path], typer.Argument(help="finished `tunewise pilot` run directories, or a directory "
+                                                      "holding them; a request picks one by its `model` (GET /v1/models)",
+                                                 metavar="RUN_DIR...")],
     host: Annotated[str, typer.Option(help="interface to bind; loopback by default")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     db: DbOpt = DEFAULT_DB,
@@ -47,7 +49,10 @@ def serve(
     ner: Annotated[bool, typer.Option("--ner", help="second PII stage before the model and the store: names, places (Presidio + spaCy) and detect-secrets plugins; needs the `pii` extra")] = False,
     log_level: Annotated[str, typer.Option("--log-level", help="debug logs one line per request (never the key)")] = "info",
 ) -> None:
-    """Serve a pilot model: /v1/classify or /v1/chat/completions, /v1/feedback, /metrics, /dashboard."""
+    """Serve pilot models: /v1/classify or /v1/chat/completions, /v1/models, /v1/feedback, /metrics, /dashboard.
+
+    Several runs share one URL, chosen by the request's `model`; LoRA adapters (and zero-/few-shot
+    runs) of one base model share its weights in memory."""
     import logging
 
     from tunewise.errors import require
@@ -62,7 +67,11 @@ def serve(
                             fix="Pass --cost-per-hour 0.35 (USD per hour of this machine) or --gpu-offer KEY "
                                 "(see `tunewise catalog`)")
     price = price_from_rate(cost_per_hour) if cost_per_hour is not None else price_from_catalog(gpu_offer)
-    cfg = ServeConfig(run_dir=run_dir, db_url=db, price=price, host=host, port=port, guard_mode=guard_mode,
+    from tunewise.serve.model import expand_run_dirs, served_ids
+
+    runs = expand_run_dirs(run_dirs)
+    ids = served_ids(runs)
+    cfg = ServeConfig(run_dir=runs[0], also_serve=tuple(runs[1:]), db_url=db, price=price, host=host, port=port, guard_mode=guard_mode,
                       redact_before_model=redact_before_model, injection_model=injection_model,
                       injection_label=injection_label, injection_threshold=injection_threshold,
                       max_body_bytes=max_body_bytes, max_text_chars=max_text_chars, max_batch_texts=max_batch_texts,
@@ -73,13 +82,10 @@ def serve(
                       trust_forwarded_proto=trust_forwarded_proto)
     cfg.validate()
     from tunewise.guardrails.engine import MODES
-    from tunewise.serve.model import check_run_dir
-
     if guard_mode not in MODES:
         from tunewise.errors import did_you_mean
 
         raise BadInputError(f"unknown guard mode '{guard_mode}'", where="--guard-mode", fix=did_you_mean(guard_mode, MODES))
-    check_run_dir(run_dir)
     if ner:
         from tunewise.detectors.ner import model_path
         from tunewise.errors import require
@@ -103,7 +109,8 @@ def serve(
     if not active:
         err_console.print(f"[yellow]warning:[/] no active API keys in {safe_url(store.url)}; every request will get "
                           f"401. Create one: tunewise keys create --db {safe_url(store.url)} --name NAME")
-    console.print(f"tunewise serve: {run_dir} on http://{host}:{port} · store {safe_url(store.url)} "
+    served = ", ".join(f"{i} ({r})" for i, r in zip(ids, runs, strict=True))
+    console.print(f"tunewise serve: {served} on http://{host}:{port} · store {safe_url(store.url)} "
                   f"({store.backend}) · compute price ${price.usd_per_hour}/h from {price.source} · guard mode "
                   f"{guard_mode} · {len(active)} active key(s) · docs http://{host}:{port}/docs", highlight=False,
                   soft_wrap=True)

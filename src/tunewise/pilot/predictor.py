@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,11 @@ class Predictor:
     - ``generate(messages_or_prompts, max_new_tokens=...)`` -> [str] (causal LMs)
     - ``count_tokens(text)`` -> int (the model's own tokenizer)
     - ``encoder_embed(texts)`` -> np.ndarray (encoders: mean-pooled last hidden state; TF-IDF: its vectors)
+    - ``shared``: the ``SharedBase`` this run's weights live on (``load_predictor(..., bases=)``), else None
     """
 
-    def __init__(self, run_dir: Path, config: dict[str, Any], pilot: dict[str, Any]) -> None:
+    def __init__(self, run_dir: Path, config: dict[str, Any], pilot: dict[str, Any],
+                 bases: Any = None) -> None:
         self.run_dir = run_dir
         self.config = config
         self.pilot = pilot
@@ -35,10 +39,12 @@ class Predictor:
         self._model: Any = None
         self._tok: Any = None
         self._device = "cpu"
-        self._load()
+        self.shared: Any = None
+        self._adapter: str | None = None
+        self._load(bases)
 
     # ------------------------------------------------------------------------------------- loading
-    def _load(self) -> None:
+    def _load(self, bases: Any) -> None:
         model_dir = self.run_dir / "model"
         if self.arch == "sklearn":
             from tunewise.pilot import baseline
@@ -52,17 +58,40 @@ class Predictor:
         offline_env()
         self._device = "cuda" if torch.cuda.is_available() else "cpu"
         if self.arch == "encoder":
-            from transformers import AutoModelForSequenceClassification, AutoTokenizer
+            from transformers import AutoTokenizer
 
             self._tok = AutoTokenizer.from_pretrained(model_dir)
+        else:
+            from tunewise.pilot.train_causal import load_tokenizer
+
+            self._tok = load_tokenizer(model_dir)
+        from tunewise.pilot.shared_base import share_key
+
+        key = share_key(self.run_dir, self.config) if bases is not None else None
+        if key is not None:
+            self.shared = bases.get(key, self.config)
+            self._device = self.shared.device
+            if self.method == "lora":
+                self._adapter = f"run{len(self.shared.adapters)}"
+                self.shared.add_adapter(self._adapter, self.run_dir / "adapter")
+            self.shared.runs.append(self.run_dir.name)
+        elif self.arch == "encoder":
+            from transformers import AutoModelForSequenceClassification
+
             self._model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(self._device).eval()
         else:
             from transformers import AutoModelForCausalLM
 
-            from tunewise.pilot.train_causal import load_tokenizer
-
-            self._tok = load_tokenizer(model_dir)
             self._model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(self._device).eval()
+
+    @contextmanager
+    def _weights(self) -> Iterator[Any]:
+        """The model to run: this run's own, or its adapter activated on the shared base (under its lock)."""
+        if self.shared is None:
+            yield self._model
+        else:
+            with self.shared.use(self._adapter) as model:
+                yield model
 
     # ------------------------------------------------------------------------------------ predicting
     def predict(self, texts: list[str]) -> list[dict[str, Any]]:
@@ -78,7 +107,8 @@ class Predictor:
         elif self.arch == "encoder":
             from tunewise.pilot.train_classifier import predict_proba
 
-            probs = predict_proba(self._model, self._tok, texts, max_len=self.max_length or 256, device=self._device)
+            with self._weights() as model:
+                probs = predict_proba(model, self._tok, texts, max_len=self.max_length or 256, device=self._device)
         else:
             from tunewise.pilot import train_causal as TCa
 
@@ -86,8 +116,9 @@ class Predictor:
             shots = [(s["text"], s["label"]) for s in prompt.get("shots") or []]
             prompts = [TCa.render(self._tok, TCa.classification_messages(t, self.labels, prompt.get("instruction"),
                                                                          shots)) for t in texts]
-            probs = TCa.label_probs(TCa.score_labels(self._model, self._tok, prompts, self.labels,
-                                                     prompt.get("end", ""), device=self._device))
+            with self._weights() as model:
+                probs = TCa.label_probs(TCa.score_labels(model, self._tok, prompts, self.labels,
+                                                         prompt.get("end", ""), device=self._device))
         return [{"label": self.labels[int(row.argmax())],
                  "scores": {lab: float(row[j]) for j, lab in enumerate(self.labels)}} for row in probs]
 
@@ -103,8 +134,9 @@ class Predictor:
             prompts.append(TCa.render(self._tok, msgs))
         limit = max_new_tokens or int(self.config["pilot"].get("max_new_tokens") or 64)
         end = (self.config.get("prompt") or {}).get("end") or TCa.end_text(self._tok)
-        return TCa.generate(self._model, self._tok, prompts, max_new_tokens=limit, end=end, device=self._device,
-                            on_text=on_text)
+        with self._weights() as model:
+            return TCa.generate(model, self._tok, prompts, max_new_tokens=limit, end=end, device=self._device,
+                                on_text=on_text)
 
     def count_tokens(self, text: str) -> int:
         if self.arch == "sklearn":
@@ -121,20 +153,24 @@ class Predictor:
 
         from tunewise.pilot import batching
 
-        base = getattr(self._model, self._model.base_model_prefix, self._model)
         out = []
         ids = self._tok(texts, truncation=True, max_length=self.max_length or 256)["input_ids"]
-        with torch.inference_mode():
+        with self._weights() as model, torch.inference_mode():
+            base = getattr(model, model.base_model_prefix, model)
             for s in range(0, len(ids), 64):
                 batch = {k: v.to(self._device) for k, v in batching.pad_batch(ids[s:s + 64], self._tok.pad_token_id or 0).items()}
                 hidden = base(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).float()
                 out.append(((hidden * mask).sum(1) / mask.sum(1)).cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, base.config.hidden_size))
+            width = base.config.hidden_size
+        return np.concatenate(out) if out else np.zeros((0, width))
 
 
-def load_predictor(run_dir: str | Path) -> Predictor:
-    """Load a COMPLETE pilot run directory; refuses incomplete or foreign directories."""
+def load_predictor(run_dir: str | Path, *, bases: Any = None) -> Predictor:
+    """Load a COMPLETE pilot run directory; refuses incomplete or foreign directories.
+
+    ``bases``: a ``tunewise.pilot.shared_base.SharedBases`` shared by several calls; LoRA and prompt-only
+    runs of one base then hold its weights once (see that module). Without it each run loads its own copy."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise BadInputError("pilot run directory not found", where=str(run_dir),
@@ -149,4 +185,4 @@ def load_predictor(run_dir: str | Path) -> Predictor:
     except (OSError, ValueError) as exc:
         raise BadInputError("pilot run directory is damaged", where=str(run_dir), why=str(exc),
                             fix="Re-run `tunewise pilot`") from exc
-    return Predictor(run_dir, config, pilot)
+    return Predictor(run_dir, config, pilot, bases)

@@ -37,37 +37,44 @@ def create_app(config: ServeConfig, *, store: Any = None, predictor: Any = None)
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # noqa: ANN202
         from tunewise.monitor.store import open_store, safe_url
-        from tunewise.serve.model import ServedModel
+        from tunewise.serve.model import load_served
 
         loop = asyncio.get_running_loop()
         st.store = store or await loop.run_in_executor(None, open_store, config.db_url)
-        st.model = await loop.run_in_executor(None, lambda: ServedModel(config.run_dir, predictor))
+        served = await loop.run_in_executor(None, load_served, config.run_dirs, predictor)
+        st.models = {m.name: m for m in served}
         st.guard = await loop.run_in_executor(None, _build_guard, config)
         if config.ner:
             from tunewise.detectors import ner
 
             await loop.run_in_executor(None, ner.enable)
-        if st.model.kind == "classification":
-            await loop.run_in_executor(None, st.model.classify, ["warm-up"])
-            fn, max_batch = st.model.classify, config.batch_max_size
-        else:
-            fn, max_batch = st.model.generate, 1
-        st.batcher = MicroBatcher(fn, max_batch=max_batch, max_wait_ms=config.batch_max_wait_ms,
-                                  max_queue=config.queue_size, on_batch=_on_batch(st),
-                                  approaching=lambda: st.approaching)
+        for m in served:
+            if m.kind == "classification":
+                await loop.run_in_executor(None, m.classify, ["warm-up"])
+                fn, max_batch = m.classify, config.batch_max_size
+            else:
+                fn, max_batch = m.generate, 1
+            st.batchers[m.name] = MicroBatcher(fn, max_batch=max_batch, max_wait_ms=config.batch_max_wait_ms,
+                                               max_queue=config.queue_size, on_batch=_on_batch(st), name=m.name,
+                                               approaching=lambda: st.approaching)
         st.writer = StoreWriter(st.store)
-        await st.batcher.start()
+        for b in st.batchers.values():
+            await b.start()
         await st.writer.start()
         uptime = _uptime_recorder(st)
         await uptime.start()
         st.ready = True
-        log.info("serving %s (%s) from %s; store %s", st.model.name, st.model.kind, config.run_dir,
-                 safe_url(st.store.url))
+        for m in served:
+            log.info("serving %s (%s) from %s%s", m.name, m.kind, m.run_dir,
+                     f", sharing its base with {len(m.shared.runs) - 1} other run(s)"
+                     if m.shared is not None and len(m.shared.runs) > 1 else "")
+        log.info("store %s", safe_url(st.store.url))
         try:
             yield
         finally:
             st.ready = False
-            await st.batcher.stop()
+            for b in st.batchers.values():
+                await b.stop()
             await uptime.stop()
             await st.writer.stop()
             if store is None:
@@ -100,7 +107,7 @@ def _uptime_recorder(st: ServerState) -> Any:
 
     cfg = st.config
     return UptimeRecorder(st.store, st.writer, heartbeat_s=cfg.heartbeat_s, usd_per_hour=cfg.price.usd_per_hour,
-                          price_source=cfg.price.source, model=st.model.name, instance=cfg.instance)
+                          price_source=cfg.price.source, model=",".join(st.models), instance=cfg.instance)
 
 
 def _on_batch(st: ServerState):  # noqa: ANN202
@@ -134,7 +141,7 @@ def _observe_requests(app: FastAPI, st: ServerState) -> None:
         endpoint = path if path in _KNOWN else "other"
         st.metrics.requests.labels(endpoint, str(response.status_code)).inc()
         st.metrics.latency.labels(endpoint).observe(time.perf_counter() - t0)
-        st.metrics.queue_depth.set(st.batcher.depth if st.batcher else 0)
+        st.metrics.queue_depth.set(st.queue_depth)
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         return response

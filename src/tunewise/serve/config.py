@@ -59,6 +59,11 @@ class ServeConfig:
     heartbeat_s: float = 30.0         # uptime heartbeat row every this many seconds (1..3600)
     instance: str | None = None       # the machine this replica bills to (default: TUNEWISE_INSTANCE_ID or host name)
     extra: dict[str, object] = field(default_factory=dict)
+    also_serve: tuple[Path, ...] = ()  # more runs behind the same URL, picked by the request's `model`
+
+    @property
+    def run_dirs(self) -> list[Path]:
+        return [Path(self.run_dir), *(Path(p) for p in self.also_serve)]
 
     def validate(self) -> None:
         problems = []

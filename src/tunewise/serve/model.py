@@ -1,4 +1,9 @@
-"""The served model: a pilot run directory loaded through ``tunewise.pilot.load_predictor``."""
+"""The served models: pilot run directories loaded through ``tunewise.pilot.load_predictor``.
+
+One server can serve several runs (``tunewise serve RUN_DIR RUN_DIR ...`` or a directory of runs); a
+request picks one by its ``model`` field. A run's id is ``<model>-<method>`` (e.g. ``minilm-lora``), or
+its directory name when two served runs would share that id. LoRA and prompt-only runs of one base share
+its weights (``tunewise.pilot.shared_base``)."""
 
 from __future__ import annotations
 
@@ -21,10 +26,75 @@ def check_run_dir(run_dir: Path) -> Path:
     return run_dir
 
 
+def expand_run_dirs(paths: list[Path]) -> list[Path]:
+    """RUN_DIR arguments as run directories: a directory that is not a run itself but holds finished runs
+    stands for those runs (sorted by name). Refuses a directory that is neither."""
+    out: list[Path] = []
+    for path in paths:
+        path = Path(path)
+        if path.is_dir() and not (path / "config.json").is_file():
+            runs = sorted(p for p in path.iterdir() if (p / "COMPLETE").is_file() and (p / "config.json").is_file())
+            if not runs:
+                raise BadInputError(f"no finished pilot runs in {path}", where="RUN_DIR",
+                                    why="it is not a run directory and none of its subdirectories has a COMPLETE "
+                                        "marker and a config.json",
+                                    fix="Pass the --out directory of a finished `tunewise pilot` run, or a "
+                                        "directory that holds such runs")
+            out.extend(runs)
+        else:
+            out.append(check_run_dir(path))
+    seen: dict[Path, Path] = {}
+    for path in out:
+        real = path.resolve()
+        if real in seen:
+            raise BadInputError(f"run directory given twice: {path}", where="RUN_DIR",
+                                fix="Name each run once")
+        seen[real] = path
+    return out
+
+
+def served_ids(run_dirs: list[Path]) -> list[str]:
+    """The id each run is served under: ``<model>-<method>``, or the directory name when that is taken
+    twice. Refuses runs whose ids still collide (two runs in directories of one name)."""
+    base = [_run_id(d) for d in run_dirs]
+    ids = [d.name if base.count(b) > 1 else b for d, b in zip(run_dirs, base, strict=True)]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        clash = [str(d) for d, i in zip(run_dirs, ids, strict=True) if i in dupes]
+        raise BadInputError(f"two served runs would both be called '{dupes[0]}'", where="RUN_DIR",
+                            why=f"runs {', '.join(clash)} have the same model, method and directory name",
+                            fix="Rename one run directory; a request picks its model by this id")
+    return ids
+
+
+def _run_id(run_dir: Path) -> str:
+    try:
+        meta = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+        model, method = (meta.get("model") or {}).get("name"), meta.get("method")
+        return f"{model}-{method}" if model and method else run_dir.name
+    except (OSError, ValueError, AttributeError):
+        return run_dir.name
+
+
+def load_served(run_dirs: list[Path], predictor: Any | None = None) -> list[ServedModel]:
+    """Load every run, LoRA/prompt-only runs of one base on one copy of its weights. ``predictor``
+    (tests, benchmarks) stands in for the only run's loaded model."""
+    if predictor is not None:
+        if len(run_dirs) != 1:
+            raise ValueError("a ready predictor can stand in for one run only")
+        return [ServedModel(run_dirs[0], predictor)]
+    from tunewise.pilot import load_predictor
+    from tunewise.pilot.shared_base import SharedBases
+
+    bases = SharedBases() if len(run_dirs) > 1 else None
+    ids = served_ids(run_dirs)
+    return [ServedModel(d, load_predictor(check_run_dir(d), bases=bases), name=i) for d, i in zip(run_dirs, ids, strict=True)]
+
+
 class ServedModel:
     """Wraps a Predictor: classification (predict) or generation (generate), plus token counts."""
 
-    def __init__(self, run_dir: Path, predictor: Any | None = None) -> None:
+    def __init__(self, run_dir: Path, predictor: Any | None = None, *, name: str | None = None) -> None:
         self.run_dir = check_run_dir(run_dir)
         if predictor is None:
             from tunewise.pilot import load_predictor
@@ -33,7 +103,8 @@ class ServedModel:
         self.predictor = predictor
         self.kind = getattr(predictor, "kind", "classification")
         self.labels = [str(x) for x in (getattr(predictor, "labels", None) or [])]
-        self.name = self._name()
+        self.name = name or self._name()
+        self.shared = getattr(predictor, "shared", None)   # the SharedBase its weights live on, if any
 
     def _name(self) -> str:
         name, method = getattr(self.predictor, "model_name", None), getattr(self.predictor, "method", None)

@@ -17,6 +17,8 @@ class _Strict(BaseModel):
 class ClassifyRequest(_Strict):
     text: CleanStr | None = Field(None, description="one text to classify")
     texts: list[CleanStr] | None = Field(None, description="several texts to classify in one call")
+    model: CleanStr | None = Field(None, description="the served model's id (GET /v1/models); needed when the "
+                                                     "server serves several classifiers")
 
     @field_validator("text")
     @classmethod

@@ -31,9 +31,9 @@ class ServerState:
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
         self.store: Any = None
-        self.model: Any = None
+        self.models: dict[str, Any] = {}             # served id -> ServedModel, the first is the default
+        self.batchers: dict[str, MicroBatcher] = {}  # one per model; runs of one shared base take turns
         self.guard: Any = None
-        self.batcher: MicroBatcher | None = None
         self.writer: StoreWriter | None = None
         self.metrics = Metrics()
         self.limiter = RateLimiter(config.rate_per_s, config.burst)
@@ -41,6 +41,42 @@ class ServerState:
         self.auth_cache: dict[str, tuple[float, str, Any]] = {}
         self.approaching = 0  # model requests being parsed/checked, not yet handed to the batcher
         self.ready = False
+
+    @property
+    def model(self) -> Any:
+        """The first run given (the one `/readyz`, the dashboard title and single-model servers name)."""
+        return next(iter(self.models.values()), None)
+
+    @property
+    def queue_depth(self) -> int:
+        return sum(b.depth for b in self.batchers.values())
+
+
+def pick_model(st: ServerState, requested: str | None, kind: str) -> Any:
+    """The served model a request names in ``model`` (its id, or its run directory's name).
+
+    A server with one model answers whatever ``model`` says (as single-model OpenAI-compatible servers
+    do) and reports the model that answered; with several, an unknown name is 404 ``model_not_found``
+    and an absent one is accepted only when one served model fits the endpoint."""
+    endpoint = {"classification": "/v1/classify", "generation": "/v1/chat/completions"}
+    fitting = [m for m in st.models.values() if m.kind == kind]
+    found = None
+    if requested is not None:
+        found = st.models.get(requested) or next((m for m in st.models.values() if m.run_dir.name == requested), None)
+        if found is None and len(st.models) > 1:
+            raise ApiError(404, "model_not_found", f"this server does not serve a model '{requested}'; it serves "
+                           + ", ".join(f"{i} ({m.kind})" for i, m in st.models.items()) + " (GET /v1/models)")
+    if found is None:
+        if len(fitting) == 1:
+            return fitting[0]
+        if not fitting:
+            other = next(iter(st.models.values()))
+            raise ApiError(404, "not_found", f"this server runs no {kind} model; use {endpoint[other.kind]}")
+        raise ApiError(400, "model_required", f"this server serves {len(fitting)} {kind} models; name one in "
+                       f"'model': {', '.join(m.name for m in fitting)}")
+    if found.kind != kind:
+        raise ApiError(404, "not_found", f"model '{found.name}' is a {found.kind} model; use {endpoint[found.kind]}")
+    return found
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -193,15 +229,16 @@ def charge(st: ServerState, bucket: str, cost: int, *, what: str = "texts") -> N
 
 
 def require_ready(st: ServerState) -> None:
-    if not st.ready or st.batcher is None or not st.batcher.running or not st.writer.running:
+    if (not st.ready or not st.batchers or not all(b.running for b in st.batchers.values())
+            or not st.writer.running):
         raise ApiError(503, "not_ready", "the server is starting or stopping", headers={"Retry-After": "1"})
 
 
-async def run_model(st: ServerState, request: Request, items: list[Any],
+async def run_model(st: ServerState, request: Request, model: Any, items: list[Any],
                     where: Any = lambda i: f"item {i}") -> tuple[list[Any], float]:
     arrived(st, request)
     try:
-        return await st.batcher.submit(items)
+        return await st.batchers[model.name].submit(items)
     except Overloaded as exc:
         raise ApiError(503, "overloaded", f"the model queue is full ({exc}); retry shortly",
                        headers={"Retry-After": "1"}) from None
@@ -235,7 +272,7 @@ def count_decisions(st: ServerState, decisions: list[Any]) -> None:
         st.metrics.guardrail.labels(d.rule, d.action).inc()
 
 
-def request_row(st: ServerState, *, rid: str, key_id: str, endpoint: str, status: int, item: int, verdict: Any,
+def request_row(st: ServerState, model: Any, *, rid: str, key_id: str, endpoint: str, status: int, item: int, verdict: Any,
                 output: str | None, scores: dict | None, tokens_in: int, tokens_out: int, latency_ms: float,
                 model_s: float, extra_decisions: list[Any] = ()) -> dict[str, Any]:
     from tunewise.monitor.schema import utcnow
@@ -247,7 +284,7 @@ def request_row(st: ServerState, *, rid: str, key_id: str, endpoint: str, status
             "confidence": max(scores.values()) if scores else None, "text_chars": len(verdict.text_for_store),
             "tokens_in": tokens_in, "tokens_out": tokens_out, "latency_ms": latency_ms, "model_ms": model_s * 1000,
             "cost_usd": compute_cost(st.config.price.usd_per_hour, model_s),
-            "guard_action": action, "guard_decisions": [d.as_dict() for d in decisions], "model": st.model.name}
+            "guard_action": action, "guard_decisions": [d.as_dict() for d in decisions], "model": model.name}
 
 
 def blocked_response(rid: str, decisions: list[Any]) -> ApiError:

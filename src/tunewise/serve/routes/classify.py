@@ -12,10 +12,9 @@ from fastapi.responses import JSONResponse
 from tunewise.serve.errors import ApiError
 from tunewise.serve.schemas import ClassifyRequest
 from tunewise.serve.state import (ServerState, authorise, blocked_response, charge, count_decisions, parse_body,
-                                  request_row, require_ready, run_model, store_rows)
+                                  pick_model, request_row, require_ready, run_model, store_rows)
 
 router = APIRouter()
-
 
 
 @router.post("/v1/classify", summary="classify one text or a batch of texts")
@@ -24,9 +23,10 @@ async def classify(request: Request) -> JSONResponse:
     cfg = st.config
     info = await authorise(st, request, "classify")
     require_ready(st)
-    if st.model.kind != "classification":
+    if not any(m.kind == "classification" for m in st.models.values()):
         raise ApiError(404, "not_found", "this server runs a generation model; use /v1/chat/completions")
     body: ClassifyRequest = await parse_body(request, ClassifyRequest, cfg.max_body_bytes)
+    model = pick_model(st, body.model, "classification")
     texts = body.items
     if len(texts) > cfg.max_batch_texts:
         raise ApiError(413, "payload_too_large", f"{len(texts)} texts in one request; the limit is {cfg.max_batch_texts}")
@@ -45,7 +45,7 @@ async def classify(request: Request) -> JSONResponse:
     served = [i for i, v in enumerate(verdicts) if v.action != "block"]
     if len(served) < len(texts):
         lat = (time.perf_counter() - request.state.t0) * 1000
-        await store_rows(st, [request_row(st, rid=rids[i], key_id=info.key_id, endpoint="classify", status=400, item=i,
+        await store_rows(st, [request_row(st, model, rid=rids[i], key_id=info.key_id, endpoint="classify", status=400, item=i,
                                verdict=v, output=None, scores=None, tokens_in=0, tokens_out=0, latency_ms=lat,
                                model_s=0.0) for i, v in enumerate(verdicts) if v.action == "block"])
         st.metrics.blocked.inc()
@@ -53,7 +53,7 @@ async def classify(request: Request) -> JSONResponse:
             raise blocked_response(rids[0] if body.text is not None else ",".join(rids),
                                     [d for v in verdicts for d in v.decisions])
     where = (lambda i: f"texts[{served[i]}]") if body.texts is not None else (lambda i: "text")
-    results, model_s = await run_model(st, request, [verdicts[i].text_for_model for i in served], where)
+    results, model_s = await run_model(st, request, model, [verdicts[i].text_for_model for i in served], where)
     per_item = model_s / len(served)
     lat = (time.perf_counter() - request.state.t0) * 1000
     rows, out = [], []
@@ -66,13 +66,13 @@ async def classify(request: Request) -> JSONResponse:
             continue
         res = by_index[i]
         extra = []
-        if st.guard is not None and st.model.labels:
-            check = st.guard.check_label(res["label"], st.model.labels)
+        if st.guard is not None and model.labels:
+            check = st.guard.check_label(res["label"], model.labels)
             extra = check.decisions
             count_decisions(st, extra)
             if not check.ok:
                 raise ApiError(500, "invalid_model_output", "the model produced a label outside its label set")
-        row = request_row(st, rid=rid, key_id=info.key_id, endpoint="classify", status=200, item=i, verdict=v,
+        row = request_row(st, model, rid=rid, key_id=info.key_id, endpoint="classify", status=200, item=i, verdict=v,
                    output=res["label"], scores=res["scores"], tokens_in=res["tokens_in"], tokens_out=0,
                    latency_ms=lat, model_s=per_item, extra_decisions=extra)
         rows.append(row)
@@ -83,6 +83,6 @@ async def classify(request: Request) -> JSONResponse:
     for r in rows:
         st.metrics.tokens.labels("input").inc(r["tokens_in"])
         st.metrics.spend.inc(float(r["cost_usd"]))
-    payload: dict[str, Any] = {"model": st.model.name, "latency_ms": round(lat, 3)}
+    payload: dict[str, Any] = {"model": model.name, "latency_ms": round(lat, 3)}
     payload.update(out[0] if body.text is not None else {"results": out})
     return JSONResponse(payload)

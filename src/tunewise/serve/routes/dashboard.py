@@ -43,7 +43,7 @@ async def dashboard(request: Request, span: str = "1h") -> HTMLResponse:
             return HTMLResponse(login_page(exc.message), status_code=exc.status)
         raise
     data = await _dashboard_payload(st, span)
-    return HTMLResponse(render(data, model=st.model.name, kind=st.model.kind, span=span,
+    return HTMLResponse(render(data, model=", ".join(st.models), kind=st.model.kind, span=span,
                                price=st.config.price.as_dict()))
 
 

@@ -19,12 +19,23 @@ async def feedback(request: Request) -> JSONResponse:
     info = await authorise(st, request, "feedback")
     require_ready(st)
     body: FeedbackRequest = await parse_body(request, FeedbackRequest, cfg.max_body_bytes)
-    if body.label is not None and st.model.labels and body.label not in st.model.labels:
-        from tunewise.errors import did_you_mean
+    if body.label is not None:
+        labels = await _labels_of(st, body.id)
+        if labels and body.label not in labels:
+            from tunewise.errors import did_you_mean
 
-        raise ApiError(422, "invalid_request", f"unknown label '{body.label}'. {did_you_mean(body.label, st.model.labels)}")
+            raise ApiError(422, "invalid_request", f"unknown label '{body.label}'. {did_you_mean(body.label, labels)}")
     ok = await st.writer.run_sync(lambda: st.store.add_feedback(body.id, key_id=info.key_id, label=body.label,
                                                                 target=body.target, same_key=True))
     if not ok:  # another key's request reads the same as an unknown one: ids are not disclosed
         raise ApiError(404, "not_found", f"no stored request with id '{body.id}' made with this API key")
     return JSONResponse({"status": "recorded", "id": body.id})
+
+
+async def _labels_of(st: ServerState, request_id: str) -> list[str]:
+    """The label set of the model that answered ``request_id`` (with one model: its labels, no lookup)."""
+    if len(st.models) == 1:
+        return st.model.labels
+    row = await st.writer.run_sync(st.store.get_request, request_id)
+    model = st.models.get(row["model"]) if row else None
+    return model.labels if model is not None else []
