@@ -69,7 +69,7 @@ def synth(n: int = N, seed: int = 11) -> tuple[list[dict[str, Any]], list[tuple[
             "id": f"req-{i:05d}", "ts": ts, "key_id": "k1", "endpoint": "classify", "status": status, "item": 0,
             "input_redacted": f"text {i}", "output": rng.choice(["fresh", "rotten"]) if status == 200 else None,
             "scores": None, "confidence": None, "text_chars": 10, "tokens_in": rng.randint(3, 60),
-            "tokens_out": rng.randint(0, 5), "model": "m",
+            "tokens_out": rng.randint(0, 5), "model": "m" if i % 4 else "m2",   # two served runs, one store
             # ties on purpose (every 7th latency is 25.0 ms): ranks, not values, decide the percentile
             "latency_ms": 25.0 if i % 7 == 0 else round(rng.lognormvariate(3.2, 0.7), 3),
             "model_ms": round(rng.uniform(0.5, 40.0), 4), "cost_usd": _cost(rng),
@@ -153,6 +153,12 @@ def test_thirty_buckets_equal_python_including_empty_ones(filled):
     assert agg.total.requests == total["requests"] == N - 1          # the row at T0 + SPAN is outside
     assert agg.total.spend_usd == total["spend_usd"] and str(agg.total.spend_usd) == str(total["spend_usd"])
     assert (agg.total.feedback_n, agg.total.feedback_correct) == (total["feedback_n"], total["feedback_correct"])
+    # one model's rows: every bucket (counts, spend, feedback, percentiles) is that model's alone
+    mine = [r for r in rows if r["model"] == "m2"]
+    agg = store.bucket_series(start=T0, end=T0 + SPAN, buckets=30, timings=("latency_ms", "model_ms"), models=["m2"])
+    for b, b0, b1 in zip(agg.buckets, edges[:-1], edges[1:], strict=True):
+        assert_bucket(b, py_bucket(mine, b0, b1), ("latency_ms", "model_ms"))
+    assert 0 < agg.total.requests == py_bucket(mine, T0, T0 + SPAN)["requests"] < N // 3
 
 
 def test_edges_are_half_open_and_uneven_steps_keep_every_row_in_the_total(filled):

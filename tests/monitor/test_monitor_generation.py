@@ -15,6 +15,7 @@ pytestmark = pytest.mark.slow
 
 def test_monitor_on_a_smollm2_run_with_embeddings_on(tmp_path):
     from tunewise.monitor import open_store, run_monitor
+    from tunewise.monitor.scope import served_names
 
     run_dir = kit.smollm2_run_dir()
     end = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -22,7 +23,7 @@ def test_monitor_on_a_smollm2_run_with_embeddings_on(tmp_path):
              "status": 200, "item": 0, "input_redacted": f"Topic of: markets rallied as shares rose {i}",
              "output": "business", "scores": None, "confidence": None, "text_chars": 40, "tokens_in": 12,
              "tokens_out": 2, "latency_ms": 80.0, "model_ms": 70.0, "cost_usd": Decimal("0.0000068"),
-             "guard_action": "allow", "guard_decisions": [], "model": "smollm2"} for i in range(25)]
+             "guard_action": "allow", "guard_decisions": [], "model": served_names(run_dir)[0]} for i in range(25)]
     with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
         store.insert_requests(rows)
         doc = run_monitor(run_dir, store, window=timedelta(hours=1), windows=1, end=end, embeddings=True,

@@ -56,7 +56,7 @@ def test_monitor_posts_fired_alerts_to_the_webhook(review_run, tmp_path, receive
                                 "output": "fresh", "scores": {"fresh": 0.9, "rotten": 0.1}, "confidence": 0.9,
                                 "text_chars": 11, "tokens_in": 3, "tokens_out": 0, "latency_ms": 900.0,
                                 "model_ms": 1.0, "cost_usd": Decimal("0.0000001"), "guard_action": "allow",
-                                "guard_decisions": [], "model": "m"} for i in range(30)])
+                                "guard_decisions": [], "model": "tfidf-logreg-baseline"} for i in range(30)])
     rules = tmp_path / "alerts.yaml"
     rules.write_text("alerts:\n  - {name: slow, metric: latency_ms.p95, op: '>', threshold: 500}\n")
     url = f"http://127.0.0.1:{receiver.server_port}/hooks/tw"

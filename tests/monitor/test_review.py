@@ -99,6 +99,32 @@ def _cli(*args) -> subprocess.CompletedProcess:
                           env={**os.environ, "COLUMNS": "200"})
 
 
+def test_review_reads_its_models_rows_and_says_the_machine_is_shared(store, review_run):
+    """Another run served from the same store and machine: its requests stay out of the actuals; the
+    machine's uptime is not split, and the review says whose it is."""
+    from tunewise.monitor.review import run_review
+
+    _three_hours(store)
+    store.insert_requests([_row(10_000 + i, T0 + timedelta(minutes=i), model="minilm-full", tokens_in=900)
+                           for i in range(150)])
+    kw = {"candidate": "tfidf", "window": timedelta(hours=3), "end": T0 + timedelta(hours=3), "drift": False}
+    doc = run_review(review_run, store, **kw)
+    a = doc["actual"]
+    assert doc["models"] == ["tfidf-logreg-baseline", "tfidf"]
+    assert a["requests"]["count"] == 600 and a["tokens_per_request"]["input"] == 20
+    assert a["peak_hour"]["per_hour"] == 300                        # 330 with the other run's rows
+    assert "shared_note" not in a["spend"]                          # the uptime rows name no other model
+    store.record_uptime("start", replica_id="r2", instance="vm-1", ts=T0, usd_per_hour=Decimal("0.35"),
+                        model="minilm-full")
+    store.record_uptime("stop", replica_id="r2", instance="vm-1", ts=T0 + timedelta(hours=2), model="minilm-full")
+    doc = run_review(review_run, store, **kw)
+    sp = doc["actual"]["spend"]
+    assert "shared by the models served with them" in sp["shared_note"] and "minilm-full" in sp["shared_note"]
+    assert Decimal(sp["instance_hours"]) == 3                       # one machine, billed once: not split
+    other = run_review(review_run, store, **kw, models=["minilm-full"])["actual"]
+    assert other["requests"]["count"] == 150 and other["tokens_per_request"]["input"] == 900
+
+
 def _main(capsys, *args) -> tuple[int, str]:
     """The console-script entry in this process (same error mapping as `tunewise`, no interpreter start)."""
     from tunewise.cli.app import main

@@ -22,8 +22,10 @@ def monitor(
     reference_limit: Annotated[int, typer.Option("--reference-limit", help="reference texts sampled (seeded)")] = 1000,
     fail_on_alert: Annotated[bool, typer.Option("--fail-on-alert", help=f"exit {FAIL_ON_ALERT_EXIT} when an alert fires (for cron/CI)")] = False,
     webhook: Annotated[str | None, typer.Option("--webhook", help="POST the fired alerts as JSON to this http(s) URL (only when one fires)")] = None,
+    model: Annotated[list[str] | None, typer.Option("--model", help="read only the requests this model id answered (repeatable; default the run's: MODEL-METHOD and the run directory's name)")] = None,
 ) -> None:
-    """Compare windows of served requests with the training reference; print and store alerts."""
+    """Compare windows of served requests with the training reference; print and store alerts.
+    Only the run's own requests are read, even when the store holds other served runs'."""
     from datetime import UTC, datetime
 
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -33,6 +35,7 @@ def monitor(
     from tunewise.monitor.alerts import load_rules
     from tunewise.monitor.analyze import parse_window, run_monitor
     from tunewise.monitor.reference import check_run_dir
+    from tunewise.monitor.scope import served_names, unmatched
     from tunewise.monitor.store import open_store
 
     length = parse_window(window)
@@ -52,12 +55,18 @@ def monitor(
 
         check_url(webhook)
     rules = load_rules(alerts) if alerts else None
+    models = model or served_names(run_dir)
     with open_store(db) as store:
+        note = unmatched(store, models)
+        if note:
+            from rich.markup import escape
+
+            err_console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=err_console, transient=True) as prog:
             task = prog.add_task("monitor", total=None)
             doc = run_monitor(run_dir, store, window=length, windows=windows, end=end_dt, rules=rules,
-                              embeddings=embeddings, reference_limit=reference_limit,
+                              embeddings=embeddings, reference_limit=reference_limit, models=models,
                               progress=lambda msg: prog.update(task, description=msg))
     if json_out:
         write_json(json_out, doc)

@@ -20,12 +20,14 @@ def review(
     fail_on_change: Annotated[bool, typer.Option("--fail-on-change", help=f"exit {CHANGED_EXIT} when the verdict is not 'still the right choice' (for schedulers)")] = False,
     webhook: Annotated[str | None, typer.Option("--webhook", help="POST the review JSON to this http(s) URL")] = None,
     drift: Annotated[bool, typer.Option("--drift/--no-drift", help="feature drift vs the pilot's reference")] = True,
+    model: Annotated[list[str] | None, typer.Option("--model", help="read only the requests this model id answered (repeatable; default the candidate's pilot: MODEL-METHOD and its directory's name)")] = None,
 ) -> None:
     """Is the deployed model still paying off? Planned vs actual traffic, spend, latency and quality,
-    and the run's decision recomputed with the actuals."""
-    from tunewise.cli._output import console, write_json
+    and the run's decision recomputed with the actuals (from the candidate's own requests)."""
+    from tunewise.cli._output import console, err_console, write_json
     from tunewise.monitor.analyze import parse_window
     from tunewise.monitor.review import check_candidate, load_report, run_review
+    from tunewise.monitor.scope import served_names, unmatched
     from tunewise.monitor.store import open_store
 
     length = parse_window(window)
@@ -34,8 +36,14 @@ def review(
         from tunewise.monitor.webhook import check_url
 
         check_url(webhook)
+    models = model or served_names(Path(run_out) / "pilots" / candidate)
     with open_store(db) as store:
-        doc = run_review(run_out, store, candidate=candidate, window=length, drift=drift)
+        note = unmatched(store, models)
+        if note:
+            from rich.markup import escape
+
+            err_console.print(f"[yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True)
+        doc = run_review(run_out, store, candidate=candidate, window=length, drift=drift, models=models)
     if json_out:
         write_json(json_out, doc)
     if json_out != "-":
@@ -107,6 +115,8 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
         t.add_row("drift", "", f"{'yes' if dr['dataset_drift'] else 'no'} ({len(dr['features_drifted'] or [])} of "
                   f"{dr['features_tested']} features; domain AUC {_n(dr['domain_auc'], 3) if dr['domain_auc'] is not None else '–'})")
     console.print(t)
+    if sp.get("shared_note"):
+        console.print(f"spend: {sp['shared_note']}", highlight=False, soft_wrap=True, markup=False)
     rc = doc["recomputed"]
     ct = Table("candidate", "planned / month", "at actual traffic / month", title="the decision recomputed with the actuals")
     changes = {c["candidate"]: c for c in v["cost_changes"]}

@@ -29,6 +29,10 @@ ranks ``floor(h) + 1`` and ``floor(h) + 2`` of each bucket (``n`` per bucket com
 in the same snapshot); Python interpolates between those two numbers as numpy does. Both agree with
 numpy to floating-point rounding (tests allow a relative 1e-9). Means are ``SUM(value) / n``.
 Percentiles and means are over served (status 200) requests.
+
+Every query takes the same optional model filter next to its time window: ``models`` (ids of the
+``model`` column) limits it to the requests those models answered, one run's rows in a store that
+several served runs share; None counts every row.
 """
 
 from __future__ import annotations
@@ -94,8 +98,10 @@ def bucket_edges(start: datetime, end: datetime, count: int) -> list[datetime]:
 
 
 def bucket_series(engine: Any, *, start: datetime, end: datetime, count: int = 1,
-                  quantiles: Sequence[float] = QUANTILES, timings: Sequence[str] = ("latency_ms",)) -> Series:
-    """Per-bucket aggregates of the requests in ``[start, end)`` (see the module docstring)."""
+                  quantiles: Sequence[float] = QUANTILES, timings: Sequence[str] = ("latency_ms",),
+                  models: Sequence[str] | None = None) -> Series:
+    """Per-bucket aggregates of the requests in ``[start, end)`` of ``models`` (None: all; see the
+    module docstring)."""
     if count < 1:
         raise ValueError(f"bucket count must be >= 1 (got {count})")
     for name in timings:
@@ -103,10 +109,10 @@ def bucket_series(engine: Any, *, start: datetime, end: datetime, count: int = 1
             raise ValueError(f"unknown timing column {name!r}; expected one of {_TIMINGS}")
     edges = bucket_edges(start, end, count)
     with _snapshot(engine) as conn:
-        totals = _totals(conn, edges, end, tuple(timings))
-        fb = _feedback(conn, edges, end)
+        totals = _totals(conn, edges, end, tuple(timings), models)
+        fb = _feedback(conn, edges, end, models)
         served = {b: t["served"] for b, t in totals.items()}
-        picked = {name: _percentiles(conn, name, edges, end, tuple(quantiles), served) for name in timings}
+        picked = {name: _percentiles(conn, name, edges, end, tuple(quantiles), served, models) for name in timings}
 
     def timing(name: str, t: dict[str, Any], i: int) -> Timing:
         n = t.get("served", 0)
@@ -138,16 +144,17 @@ def bucket_series(engine: Any, *, start: datetime, end: datetime, count: int = 1
     return Series(buckets, total)
 
 
-def guardrail_counts(engine: Any, *, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
-    """``{"by_action": {action: n}, "by_rule": {rule: n}}`` for requests in ``[start, end)``; rules are
-    counted once per decision (a request with two decisions of one rule counts twice), in SQL with
-    SQLite's ``json_each`` or Postgres' ``json_array_elements``."""
+def guardrail_counts(engine: Any, *, start: datetime, end: datetime,
+                     models: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
+    """``{"by_action": {action: n}, "by_rule": {rule: n}}`` for requests in ``[start, end)`` of ``models``
+    (None: all); rules are counted once per decision (a request with two decisions of one rule counts
+    twice), in SQL with SQLite's ``json_each`` or Postgres' ``json_array_elements``."""
     from sqlalchemy import JSON, cast, func, select, true, type_coerce
     from sqlalchemy.types import String, Text
 
     from tunewise.monitor.schema import requests
 
-    window = (requests.c.ts >= start, requests.c.ts < end)
+    window = (requests.c.ts >= start, requests.c.ts < end, *model_filter(requests, models))
     by_action = (select(requests.c.guard_action, func.count()).where(*window)
                  .group_by(requests.c.guard_action).order_by(requests.c.guard_action))
     decisions = type_coerce(requests.c.guard_decisions, Text)
@@ -205,29 +212,40 @@ def _bucket_index(ts: Any, edges: list[datetime], end: datetime) -> Any:
     return tree(0, last)
 
 
-def _windowed(edges: list[datetime], end: datetime) -> tuple[Any, ...]:
+def model_filter(table: Any, models: Sequence[str] | None) -> tuple[Any, ...]:
+    """The WHERE condition keeping the rows of ``table`` whose ``model`` is in ``models``; none for None."""
+    if models is None:
+        return ()
+    if isinstance(models, str):
+        raise TypeError(f"models must be a sequence of model ids, not the string {models!r}")
+    return (table.c.model.in_(list(models)),)
+
+
+def _windowed(edges: list[datetime], end: datetime, models: Sequence[str] | None) -> tuple[Any, ...]:
     from tunewise.monitor.schema import requests
 
-    return (requests.c.ts >= edges[0], requests.c.ts < end)
+    return (requests.c.ts >= edges[0], requests.c.ts < end, *model_filter(requests, models))
 
 
 _COUNTS = ("requests", "served", "blocked", "flagged", "tokens_in", "tokens_out")
 
 
-def _totals(conn: Any, edges: list[datetime], end: datetime, timings: tuple[str, ...]) -> dict[int, dict[str, Any]]:
+def _totals(conn: Any, edges: list[datetime], end: datetime, timings: tuple[str, ...],
+            models: Sequence[str] | None) -> dict[int, dict[str, Any]]:
     """Per bucket: counts, token sums, sums of the timing columns over served rows, exact spend."""
     from sqlalchemy.exc import OperationalError
 
     pg = conn.dialect.name == "postgresql"
     try:
-        rows = conn.execute(_totals_query(edges, end, timings, spend="numeric" if pg else "units")).mappings().all()
+        rows = conn.execute(_totals_query(edges, end, timings, models, spend="numeric" if pg else "units")
+                            ).mappings().all()
         fallback = not pg and any((r["chars"] or 0) > _MAX_CHARS for r in rows)
     except OperationalError as exc:   # SQLite: a units sum past 2^63
         if pg or "integer overflow" not in str(exc.orig):
             raise
         rows, fallback = None, True
     if fallback:
-        rows = conn.execute(_totals_query(edges, end, timings, spend=None)).mappings().all()
+        rows = conn.execute(_totals_query(edges, end, timings, models, spend=None)).mappings().all()
     out: dict[int, dict[str, Any]] = {}
     units: dict[int, list[tuple[int, int]]] = {}
     for r in rows:
@@ -242,7 +260,7 @@ def _totals(conn: Any, edges: list[datetime], end: datetime, timings: tuple[str,
         elif not fallback:
             units.setdefault(b, []).append((int(r["scale"]), int(r["units"])))
     if fallback:
-        spends = _python_spend(conn, edges, end)
+        spends = _python_spend(conn, edges, end, models)
         for b, o in out.items():
             o["spend"] = spends.get(b, Decimal(0))
     elif not pg:
@@ -251,7 +269,8 @@ def _totals(conn: Any, edges: list[datetime], end: datetime, timings: tuple[str,
     return out
 
 
-def _totals_query(edges: list[datetime], end: datetime, timings: tuple[str, ...], *, spend: str | None) -> Any:
+def _totals_query(edges: list[datetime], end: datetime, timings: tuple[str, ...], models: Sequence[str] | None, *,
+                  spend: str | None) -> Any:
     from sqlalchemy import Integer, Numeric, Text, case, cast, func, select, type_coerce
     from sqlalchemy.types import String
 
@@ -270,7 +289,7 @@ def _totals_query(edges: list[datetime], end: datetime, timings: tuple[str, ...]
         dot = func.instr(cost, ".")
         cols += [case((dot == 0, 0), else_=func.length(cost) - dot).label("scale"),
                  cast(func.replace(cost, ".", ""), Integer).label("units"), func.length(cost).label("chars")]
-    sub = select(*cols).where(*_windowed(edges, end)).subquery()
+    sub = select(*cols).where(*_windowed(edges, end, models)).subquery()
     keys = [sub.c.b, sub.c.scale] if spend == "units" else [sub.c.b]
     aggs = [*keys, func.count().label("requests"), *(func.sum(sub.c[k]).label(k) for k in _COUNTS[1:]),
             *(func.sum(sub.c[t]).label(f"{t}_sum") for t in timings)]
@@ -290,7 +309,7 @@ def _join_units(parts: list[tuple[int, int]]) -> Decimal:
         return total.quantize(Decimal(1).scaleb(-max(sc for sc, _ in parts)))
 
 
-def _python_spend(conn: Any, edges: list[datetime], end: datetime) -> dict[int, Decimal]:
+def _python_spend(conn: Any, edges: list[datetime], end: datetime, models: Sequence[str] | None) -> dict[int, Decimal]:
     """The exact fallback for SQLite windows with a stored value too long for a 64-bit integer sum."""
     from sqlalchemy import select, type_coerce
     from sqlalchemy.types import String
@@ -298,7 +317,7 @@ def _python_spend(conn: Any, edges: list[datetime], end: datetime) -> dict[int, 
     from tunewise.monitor.schema import requests
 
     q = select(_bucket_index(requests.c.ts, edges, end), type_coerce(requests.c.cost_usd, String)) \
-        .where(*_windowed(edges, end))
+        .where(*_windowed(edges, end, models))
     out: dict[int, Decimal] = {}
     with localcontext() as ctx:
         ctx.prec = 1000   # exact for any realistic stored value (the default 28 digits would round)
@@ -307,7 +326,8 @@ def _python_spend(conn: Any, edges: list[datetime], end: datetime) -> dict[int, 
     return out
 
 
-def _feedback(conn: Any, edges: list[datetime], end: datetime) -> dict[int, tuple[int, int]]:
+def _feedback(conn: Any, edges: list[datetime], end: datetime,
+              models: Sequence[str] | None) -> dict[int, tuple[int, int]]:
     """(n, correct) per bucket over served requests whose latest feedback carries a label."""
     from sqlalchemy import case, func, select
 
@@ -319,7 +339,7 @@ def _feedback(conn: Any, edges: list[datetime], end: datetime) -> dict[int, tupl
     sub = (select(_bucket_index(requests.c.ts, edges, end).label("b"),
                   case((feedback.c.label == requests.c.output, 1), else_=0).label("correct"))
            .select_from(requests.join(feedback, feedback.c.request_id == requests.c.id))
-           .where(*_windowed(edges, end), requests.c.status == 200, feedback.c.id == latest,
+           .where(*_windowed(edges, end, models), requests.c.status == 200, feedback.c.id == latest,
                   feedback.c.label.is_not(None))
            .subquery())
     q = select(sub.c.b, func.count(), func.sum(sub.c.correct)).group_by(sub.c.b)
@@ -327,7 +347,7 @@ def _feedback(conn: Any, edges: list[datetime], end: datetime) -> dict[int, tupl
 
 
 def _percentiles(conn: Any, column: str, edges: list[datetime], end: datetime, quantiles: tuple[float, ...],
-                 served: dict[int, int]) -> dict[int, dict[float, float]]:
+                 served: dict[int, int], models: Sequence[str] | None) -> dict[int, dict[float, float]]:
     """{bucket: {q: value}} for the buckets with served rows (``served``: their counts)."""
     from sqlalchemy import Float, func, literal, select
 
@@ -336,7 +356,7 @@ def _percentiles(conn: Any, column: str, edges: list[datetime], end: datetime, q
     if not any(served.values()):
         return {}
     inner = (select(_bucket_index(requests.c.ts, edges, end).label("b"), requests.c[column].label("v"))
-             .where(*_windowed(edges, end), requests.c.status == 200).subquery())
+             .where(*_windowed(edges, end, models), requests.c.status == 200).subquery())
     if conn.dialect.name == "postgresql":
         q = select(inner.c.b, *(func.percentile_cont(literal(x, Float)).within_group(inner.c.v) for x in quantiles)
                    ).group_by(inner.c.b)

@@ -8,6 +8,7 @@ window also embedding drift with the pilot's encoder. Alerts are checked on the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -18,6 +19,7 @@ from tunewise.monitor import drift, quality, refcache
 from tunewise.monitor.aggregate import QUANTILES
 from tunewise.monitor.reference import load_reference
 from tunewise.monitor.schema import utcnow
+from tunewise.monitor.scope import served_names
 from tunewise.monitor.uptime import uptime_summary
 
 SCHEMA_VERSION = 1
@@ -38,19 +40,22 @@ def parse_window(text: str) -> timedelta:
     return timedelta(seconds=float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)])
 
 
-def operational_summary(store: Any, start: datetime, end: datetime) -> dict[str, Any]:
-    """Volume, status, guardrails, latency and spend for the window ``[start, end)`` (no model needed).
+def operational_summary(store: Any, start: datetime, end: datetime, *,
+                        models: Sequence[str] | None = None) -> dict[str, Any]:
+    """Volume, status, guardrails, latency and spend for the window ``[start, end)`` (no model needed),
+    over the requests of ``models`` (None: every stored request).
 
     Every figure is aggregated by the store's database (``Store.bucket_series`` and
     ``Store.guardrail_counts``); no request row is loaded. Percentiles (p50/p90/p95/p99) are the linear
-    definition (numpy's default, Postgres' percentile_cont), over served requests."""
+    definition (numpy's default, Postgres' percentile_cont), over served requests. Uptime spend is the
+    machines', whichever models they served."""
     window = end - start
     agg = store.bucket_series(start=start, end=end, buckets=1, quantiles=QUANTILES,
-                              timings=("latency_ms", "model_ms"))
+                              timings=("latency_ms", "model_ms"), models=models)
     t = agg.total
     cost, n = t.spend_usd, t.requests
     hours = Decimal(str(window.total_seconds())) / Decimal(3600)
-    guard = store.guardrail_counts(start=start, end=end)
+    guard = store.guardrail_counts(start=start, end=end, models=models)
     return {
         "volume": {"requests": n, "served": t.served, "blocked": t.blocked, "flagged": t.flagged,
                    "per_hour": float(n / (window.total_seconds() / 3600))},
@@ -128,11 +133,14 @@ def feature_drift(ref_table: dict[str, list[float]], ref_preds: list[str] | None
 def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hours=1), windows: int = 6,
                 end: datetime | None = None, rules: list | None = None, predictor: Any | None = None,
                 reference_limit: int = 1000, embeddings: bool = True, bootstrap: int = 1000,
-                seed: int = 0, save: bool = True, progress: Any | None = None) -> dict[str, Any]:
+                seed: int = 0, save: bool = True, progress: Any | None = None,
+                models: Sequence[str] | None = None) -> dict[str, Any]:
     """The monitor document for the last ``windows`` windows ending at ``end`` (default now).
 
     ``store`` is a ``tunewise.monitor.Store``; ``rules`` from ``alerts.load_rules``. Alerts that fire
-    on the most recent window are written to the store (and returned under ``alerts``).
+    on the most recent window are written to the store (and returned under ``alerts``). Only the
+    requests of ``models`` are read (default: the run's ``scope.served_names``), so other runs served
+    into the same store do not mix in.
     """
     from tunewise.monitor import alerts as alerts_mod
 
@@ -157,6 +165,8 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
     feats = _Features(ref_texts, predictor)
     ref_table = feats.table(ref_texts)
     is_classifier = getattr(predictor, "kind", "classification") == "classification"
+    names = served_names(run_dir, predictor)
+    models = list(models) if models is not None else names
     ref_preds = None
     if is_classifier:
         step(f"predicting {len(ref_texts)} reference texts")
@@ -168,8 +178,9 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
     for k in range(windows, 0, -1):
         w_start, w_end = end - k * window, end - (k - 1) * window
         step(f"window {w_start:%H:%M}-{w_end:%H:%M}")
-        rows = store.fetch_requests(start=w_start, end=w_end)   # the last window's rows are used below too
-        summary: dict[str, Any] = {"start": w_start, "end": w_end, **operational_summary(store, w_start, w_end)}
+        rows = store.fetch_requests(start=w_start, end=w_end, models=models)   # the last window's are used below too
+        summary: dict[str, Any] = {"start": w_start, "end": w_end,
+                                   **operational_summary(store, w_start, w_end, models=models)}
         summary["drift"] = drift_for(ref_texts, ref_table, ref_preds, rows, feats, seed=seed)
         summary["quality"] = quality_summary(rows, bootstrap=bootstrap,
                                              labels=list(getattr(predictor, "labels", None) or []) or None,
@@ -203,7 +214,8 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
         "schema_version": SCHEMA_VERSION,
         "generated_at": utcnow(),
         "run_dir": str(run_dir),
-        "model": _model_name(predictor, run_dir),
+        "model": names[0],
+        "models": models,
         "task": "classification" if is_classifier else "generation",
         "store": _safe(store.url),
         "window": {"length_s": window.total_seconds(), "count": windows, "end": end},
@@ -227,11 +239,6 @@ def run_monitor(run_dir: Path, store: Any, *, window: timedelta = timedelta(hour
     if save:
         store.save_report(doc, window_start=current["start"], window_end=current["end"])
     return doc
-
-
-def _model_name(predictor: Any, run_dir: Path) -> str:
-    name, method = getattr(predictor, "model_name", None), getattr(predictor, "method", None)
-    return f"{name}-{method}" if name and method else run_dir.name
 
 
 def _batched(fn, texts: list[str], size: int = 64) -> list[Any]:  # noqa: ANN001

@@ -13,6 +13,10 @@ Actuals come from the store for the window ``[end - window, end)``:
   estimator at the actual token mix;
 * **quality** on feedback (95% CI) and the label-free estimate, vs the pilot's test-set figure; drift.
 
+Request figures are the served candidate's alone (the store's rows of its ``scope.served_names``, or
+the ids given): other runs served into the same store do not mix in. Uptime is the machines' and is not
+split; the spend says so when its uptime rows name other models too.
+
 Then ``redecide`` prices every candidate of the run again at the actual traffic and re-runs the
 decision, and the verdict says whether the served candidate is still the one to run.
 """
@@ -20,6 +24,7 @@ decision, and the verdict says whether the served candidate is still the one to 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -72,27 +77,30 @@ def garwood(k: int, alpha: float = 0.05) -> tuple[float, float]:
     return lo, hi
 
 
-def exposure(store: Any, start: datetime, end: datetime) -> tuple[Decimal, str]:
-    """Hours the service was up in ``[start, end)`` and how that was found."""
+def exposure(store: Any, start: datetime, end: datetime, *,
+             models: Sequence[str] | None = None) -> tuple[Decimal, str]:
+    """Hours the service was up in ``[start, end)`` and how that was found (without uptime rows: from the
+    first stored request of ``models``)."""
     from tunewise.monitor.uptime import _union, hours
 
     spans = _union([(i.start, i.end) for i in store.uptime_intervals(start=start, end=end)])
     if spans:
         return sum((hours(b - a) for a, b in spans), Decimal(0)), "uptime rows (union of replica intervals)"
-    rng = store.time_range()
+    rng = store.time_range(models=models)
     if rng is None:
         return hours(end - start), "the whole window (no uptime rows, no requests)"
     first = max(start, rng[0])
     return max(hours(end - first), Decimal("0.000001")), "from the first stored request (no uptime rows)"
 
 
-def peak_hour(store: Any, start: datetime, end: datetime, up_hours: Decimal) -> dict[str, Any]:
+def peak_hour(store: Any, start: datetime, end: datetime, up_hours: Decimal, *,
+              models: Sequence[str] | None = None) -> dict[str, Any]:
     whole = int((end - start).total_seconds() // 3600)
     if up_hours < 2 or whole < 2:
         return {"per_hour": None, "factor": None,
                 "note": "fewer than two hours observed: the plan's peak factor is kept"}
     whole = min(whole, 24 * 92)
-    s = store.bucket_series(start=end - timedelta(hours=whole), end=end, buckets=whole)
+    s = store.bucket_series(start=end - timedelta(hours=whole), end=end, buckets=whole, models=models)
     counts = [b.requests for b in s.buckets]
     mean = sum(counts) / float(up_hours) if up_hours else 0.0
     peak = max(counts) if counts else 0
@@ -107,14 +115,17 @@ def _q(metric: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def actuals(store: Any, run_out: Path, report: dict[str, Any], cid: str, start: datetime, end: datetime,
-            *, drift: bool = True) -> dict[str, Any]:
+            *, drift: bool = True, models: Sequence[str] | None = None) -> dict[str, Any]:
+    """The actual figures of ``cid`` from the requests of ``models`` (default: its pilot's served names)."""
     from tunewise.monitor.analyze import operational_summary, quality_summary
+    from tunewise.monitor.scope import served_names
     from tunewise.monitor.uptime import spend
 
-    ops = operational_summary(store, start, end)
+    models = list(models) if models is not None else served_names(Path(run_out) / "pilots" / cid)
+    ops = operational_summary(store, start, end, models=models)
     n = ops["volume"]["requests"]
     served = ops["volume"]["served"]
-    up_h, how = exposure(store, start, end)
+    up_h, how = exposure(store, start, end, models=models)
     per_month = float(n / up_h * HOURS_PER_MONTH) if up_h else 0.0
     lo, hi = garwood(n)
     scale = float(HOURS_PER_MONTH / up_h) if up_h else 0.0
@@ -131,7 +142,7 @@ def actuals(store: Any, run_out: Path, report: dict[str, Any], cid: str, start: 
     req_month = (req_usd / up_h * HOURS_PER_MONTH).quantize(Decimal("0.01")) if up_h else None
     pilot = (report.get("pilots") or {}).get(cid) or {}
     labels = list(pilot.get("labels") or []) or None
-    rows = store.fetch_requests(start=start, end=end)
+    rows = store.fetch_requests(start=start, end=end, models=models)
     from tunewise.monitor.quality import load_calibration
 
     pilot_dir = Path(run_out) / "pilots" / cid
@@ -144,7 +155,7 @@ def actuals(store: Any, run_out: Path, report: dict[str, Any], cid: str, start: 
                      "interval": "exact Poisson (Garwood) 95% on the count, scaled to 730 h"},
         "tokens_per_request": {"input": None if tok_in is None else round(tok_in, 2),
                                "output": None if tok_out is None else round(tok_out, 2)},
-        "peak_hour": peak_hour(store, start, end, up_h),
+        "peak_hour": peak_hour(store, start, end, up_h, models=models),
         "latency_ms": ops["latency_ms"],
         "spend": {"uptime_window_usd": up_spend["usd"], "instance_hours": up_spend["instance_hours"],
                   "instances": len(up_spend["instances"]), "uptime_per_month_usd": up_month,
@@ -156,11 +167,17 @@ def actuals(store: Any, run_out: Path, report: dict[str, Any], cid: str, start: 
         "quality": quality,
         "drift": None,
     }
+    on_machines = sorted({m for iv in ivals for m in iv.models})
+    if any(m not in models for m in on_machines):
+        doc["spend"]["shared_note"] = (
+            f"the machines' cost is shared by the models served with them ({', '.join(on_machines)}, from the "
+            "uptime rows): the uptime spend is the whole machines' cost, not split between those models")
     run_dir = Path(run_out) / "pilots" / cid
     if drift and (run_dir / "COMPLETE").exists() and (run_dir / "reference.jsonl").exists() and served:
         from tunewise.monitor.analyze import run_monitor
 
-        mon = run_monitor(run_dir, store, window=end - start, windows=1, end=end, embeddings=False, save=False)
+        mon = run_monitor(run_dir, store, window=end - start, windows=1, end=end, embeddings=False, save=False,
+                          models=models)
         d = mon["current"]["drift"]
         doc["drift"] = {"dataset_drift": d.get("dataset_drift"), "features_drifted": d.get("features_drifted"),
                         "features_tested": d.get("features_tested"),
@@ -236,19 +253,22 @@ def verdict(report: dict[str, Any], cid: str, act: dict[str, Any], new: dict[str
 
 
 def run_review(run_out: Path, store: Any, *, candidate: str, window: timedelta, end: datetime | None = None,
-               drift: bool = True, save: bool = True) -> dict[str, Any]:
+               drift: bool = True, save: bool = True, models: Sequence[str] | None = None) -> dict[str, Any]:
     """The review document; saved to the store (``reviews``) unless ``save`` is False, so the
-    dashboard's plan-vs-actual panel shows the latest."""
+    dashboard's plan-vs-actual panel shows the latest. Only the requests of ``models`` are read
+    (default: ``scope.served_names`` of the candidate's pilot, ``RUN_OUT/pilots/ID``)."""
     from tunewise.monitor.analyze import _jsonable
     from tunewise.monitor.redecide import monthly, redecide, serving_of
     from tunewise.monitor.schema import utcnow
+    from tunewise.monitor.scope import served_names
 
     run_out = Path(run_out)
     report = load_report(run_out)
     row = check_candidate(report, candidate)
     end = end or utcnow()
     start = end - window
-    act = actuals(store, run_out, report, candidate, start, end, drift=drift)
+    models = list(models) if models is not None else served_names(run_out / "pilots" / candidate)
+    act = actuals(store, run_out, report, candidate, start, end, drift=drift, models=models)
     plan_t = report["estimates"].get("traffic") or {}
     metric = (report["plan"].get("task") or {}).get("metric")
     fb = act["quality"].get("feedback") or {}
@@ -277,7 +297,8 @@ def run_review(run_out: Path, store: Any, *, candidate: str, window: timedelta, 
              if planned["requests_per_month"] else None)
     doc = {
         "schema_version": SCHEMA_VERSION, "generated_at": utcnow(), "run_out": str(run_out), "candidate": candidate,
-        "store": _safe(store.url), "window": {"start": start, "end": end, "length_s": window.total_seconds()},
+        "models": models, "store": _safe(store.url),
+        "window": {"start": start, "end": end, "length_s": window.total_seconds()},
         "planned": planned, "actual": act,
         "traffic_ratio": None if ratio is None else round(ratio, 3),
         "latency_ok": None if (p95 is None or objective is None) else p95 <= float(objective),

@@ -87,13 +87,14 @@ class Store:
             conn.execute(requests.insert(), [_encode_request(scrub_request_row(r)) for r in rows])
 
     def count_requests(self, *, status: int | None = None, start: datetime | None = None,
-                       end: datetime | None = None) -> int:
+                       end: datetime | None = None, models: Sequence[str] | None = None) -> int:
+        """Requests in [start, end) (of ``models`` only, when given: ids in the ``model`` column)."""
         from sqlalchemy import func, select
 
         from tunewise.monitor.schema import requests
 
         q = select(func.count()).select_from(requests)
-        q = _window(q, requests, start, end)
+        q = _window(q, requests, start, end, models)
         if status is not None:
             q = q.where(requests.c.status == status)
         with self.engine.connect() as conn:
@@ -117,8 +118,9 @@ class Store:
         return _decode_request(dict(rows[0])) if rows else None
 
     def fetch_requests(self, *, start: datetime | None = None, end: datetime | None = None,
-                       limit: int | None = None) -> list[dict[str, Any]]:
-        """Requests in [start, end), oldest first, with feedback label/target joined in."""
+                       limit: int | None = None, models: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Requests in [start, end) (of ``models`` only, when given), oldest first, with feedback
+        label/target joined in."""
         from sqlalchemy import and_, select
 
         from tunewise.monitor.schema import feedback, requests
@@ -131,19 +133,20 @@ class Store:
         q = (select(requests, fb.c.label.label("feedback_label"), fb.c.target.label("feedback_target"))
              .select_from(requests.outerjoin(fb, and_(fb.c.request_id == requests.c.id, fb.c.id == latest)))
              .order_by(requests.c.ts, requests.c.id))
-        q = _window(q, requests, start, end)
+        q = _window(q, requests, start, end, models)
         if limit is not None:
             q = q.limit(limit)
         with self.engine.connect() as conn:
             return [_decode_request(dict(r)) for r in conn.execute(q).mappings()]
 
-    def time_range(self) -> tuple[datetime, datetime] | None:
+    def time_range(self, *, models: Sequence[str] | None = None) -> tuple[datetime, datetime] | None:
         from sqlalchemy import func, select
 
         from tunewise.monitor.schema import requests
 
+        q = _window(select(func.min(requests.c.ts), func.max(requests.c.ts)), requests, None, None, models)
         with self.engine.connect() as conn:
-            lo, hi = conn.execute(select(func.min(requests.c.ts), func.max(requests.c.ts))).one()
+            lo, hi = conn.execute(q).one()
         if lo is None:
             return None
         from tunewise.monitor.schema import UTCDateTime
@@ -151,23 +154,37 @@ class Store:
         conv = UTCDateTime().process_result_value
         return conv(lo, self.engine.dialect), conv(hi, self.engine.dialect)
 
+    def model_ids(self) -> dict[str, int]:
+        """``{model id: stored requests}`` for every id in the ``model`` column, most requests first."""
+        from sqlalchemy import func, select
+
+        from tunewise.monitor.schema import requests
+
+        n = func.count().label("n")
+        q = select(requests.c.model, n).group_by(requests.c.model).order_by(n.desc(), requests.c.model)
+        with self.engine.connect() as conn:
+            return {m: int(k) for m, k in conn.execute(q)}
+
     # ---- aggregates (computed by the database; see tunewise.monitor.aggregate) -------------
     def bucket_series(self, *, start: datetime, end: datetime, buckets: int = 1,
                       quantiles: Sequence[float] | None = None,
-                      timings: Sequence[str] = ("latency_ms",)) -> Any:
+                      timings: Sequence[str] = ("latency_ms",), models: Sequence[str] | None = None) -> Any:
         """Per-bucket counts, exact spend, tokens, feedback accuracy counts and percentiles of
         ``timings`` ("latency_ms", "model_ms") for ``[start, end)`` split into ``buckets`` equal buckets,
-        by SQL GROUP BY (no request row is loaded). Returns an ``aggregate.Series``."""
+        by SQL GROUP BY (no request row is loaded), over the requests of ``models`` only when given.
+        Returns an ``aggregate.Series``."""
         from tunewise.monitor.aggregate import QUANTILES, bucket_series
 
         return bucket_series(self.engine, start=start, end=end, count=buckets, quantiles=quantiles or QUANTILES,
-                             timings=timings)
+                             timings=timings, models=models)
 
-    def guardrail_counts(self, *, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
-        """``{"by_action": {...}, "by_rule": {...}}`` for requests in ``[start, end)``, counted in SQL."""
+    def guardrail_counts(self, *, start: datetime, end: datetime,
+                         models: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
+        """``{"by_action": {...}, "by_rule": {...}}`` for requests in ``[start, end)`` (of ``models`` only,
+        when given), counted in SQL."""
         from tunewise.monitor.aggregate import guardrail_counts
 
-        return guardrail_counts(self.engine, start=start, end=end)
+        return guardrail_counts(self.engine, start=start, end=end, models=models)
 
     # ---- uptime (see tunewise.monitor.uptime) -----------------------------------------------
     def record_uptime(self, event: str, *, replica_id: str, instance: str, ts: datetime | None = None,
@@ -272,12 +289,15 @@ def _max_id(table):  # noqa: ANN001, ANN202
     return func.max(table.c.id)
 
 
-def _window(q, table, start, end):  # noqa: ANN001, ANN202
+def _window(q, table, start, end, models=None):  # noqa: ANN001, ANN202
+    """``q`` limited to ``start <= ts < end`` and to the rows whose ``model`` is in ``models`` (None: all)."""
+    from tunewise.monitor.aggregate import model_filter
+
     if start is not None:
         q = q.where(table.c.ts >= start)
     if end is not None:
         q = q.where(table.c.ts < end)
-    return q
+    return q.where(*model_filter(table, models))
 
 
 def _encode_request(row: dict[str, Any]) -> dict[str, Any]:

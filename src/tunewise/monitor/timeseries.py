@@ -1,9 +1,12 @@
 """Cheap per-bucket series for the dashboard (volume, latency, spend, guardrail blocks, feedback
 accuracy), aggregated by the store's database (SQL GROUP BY over time buckets, no request rows loaded;
-see ``tunewise.monitor.aggregate``); drift comes from the latest saved `tunewise monitor` report."""
+see ``tunewise.monitor.aggregate``); drift comes from the latest saved `tunewise monitor` report.
+``models`` limits the request figures to those model ids (None: every stored request); uptime spend
+is the machines', whichever models they served."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,11 +17,12 @@ from tunewise.monitor.uptime import spend
 
 
 def dashboard_data(store: Any, *, span: timedelta = timedelta(hours=1), buckets: int = 30,
-                   end: datetime | None = None) -> dict[str, Any]:
+                   end: datetime | None = None, models: Sequence[str] | None = None) -> dict[str, Any]:
     end = end or utcnow()
     start = end - span
     step = span / buckets
-    agg = store.bucket_series(start=start, end=end, buckets=buckets, quantiles=(0.5, 0.95), timings=("latency_ms",))
+    agg = store.bucket_series(start=start, end=end, buckets=buckets, quantiles=(0.5, 0.95), timings=("latency_ms",),
+                              models=models)
     series = []
     for b in agg.buckets:
         lat, n_fb, correct = b.timings["latency_ms"], b.feedback_n, b.feedback_correct

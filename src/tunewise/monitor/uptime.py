@@ -31,6 +31,7 @@ class Interval:
     end: datetime
     stopped: bool                     # ended by a stop row (False: ended at the last heartbeat)
     usd_per_hour: Decimal | None
+    models: tuple[str, ...] = ()      # the model ids its rows name (the machine's cost is theirs together)
 
 
 def _q(x: Decimal) -> Decimal:
@@ -66,17 +67,23 @@ def intervals(engine: Any, *, start: datetime | None = None, end: datetime | Non
     q = (select(u.replica_id, u.instance, func.min(u.ts), func.max(u.ts),
                 func.sum(case((u.event == "stop", 1), else_=0)))
          .group_by(u.replica_id, u.instance))
+    names = select(u.replica_id, u.model).where(u.model.is_not(None)).distinct()
     if start is not None:
         # a replica up at ``start`` wrote a heartbeat in the hour before it (heartbeats are at most an hour
         # apart), so older rows need not be read: the index on ts keeps this cheap on a long history
         q = q.where(u.ts >= start - LOOKBACK).having(func.max(u.ts) > start)
+        names = names.where(u.ts >= start - LOOKBACK)
     if end is not None:
         q = q.where(u.ts < end + LOOKBACK).having(func.min(u.ts) < end)
+        names = names.where(u.ts < end + LOOKBACK)
     prices = select(u.replica_id, u.usd_per_hour).where(u.event == "start")
     conv = UTCDateTime().process_result_value
     with engine.connect() as conn:
         rows = conn.execute(q).all()
         price = {r[0]: r[1] for r in conn.execute(prices)}
+        models: dict[str, set[str]] = {}
+        for rid, model in conn.execute(names):
+            models.setdefault(rid, set()).add(model)
     out = []
     for rid, inst, lo, hi, stops in rows:
         lo, hi = conv(lo, engine.dialect), conv(hi, engine.dialect)
@@ -85,7 +92,7 @@ def intervals(engine: Any, *, start: datetime | None = None, end: datetime | Non
         if end is not None:
             hi = min(hi, end)
         if hi > lo:
-            out.append(Interval(rid, inst, lo, hi, bool(stops), price.get(rid)))
+            out.append(Interval(rid, inst, lo, hi, bool(stops), price.get(rid), tuple(sorted(models.get(rid, ())))))
     return sorted(out, key=lambda i: (i.instance, i.start, i.replica_id))
 
 
