@@ -25,7 +25,8 @@ def multi(tmp_path_factory):  # noqa: ANN201
     for name, path in built.items():
         (runs / name).symlink_to(path, target_is_directory=True)
     db = f"sqlite:///{tmp_path_factory.mktemp('multi-db') / 'requests.db'}"
-    proc = kit.ServerProcess(runs, db, ("--max-text-chars", "4000", "--rate", "200", "--burst", "400"))
+    proc = kit.ServerProcess(runs, db, ("--max-text-chars", "4000", "--rate", "200", "--burst", "400",
+                                             "--heartbeat-s", "1"))
     proc.start()
     yield proc, db, built
     proc.stop()
@@ -80,10 +81,19 @@ def test_each_classifier_answers_as_its_own_run_even_under_concurrent_mixed_traf
     # the store names the model that answered each request
     from tunewise.monitor.store import open_store
 
+    from tunewise.monitor.scope import served_names
+
     with open_store(db) as store:
         rows = {r["id"]: r["model"] for r in store.fetch_requests()}
+        # what `tunewise monitor RUN_DIR` reads of this store: its run's requests only
+        mine = {r["id"] for r in store.fetch_requests(models=served_names(server.run_dir / "sentiment-a"))}
+        machine = {m for iv in store.uptime_intervals() for m in iv.models}
     for name, _, r in results:
         assert rows[r.json()["id"]] == name
+    sent_a = {r.json()["id"] for name, _, r in results if name == "sentiment-a"}
+    assert mine == {i for i, m in rows.items() if m == "sentiment-a"} and sent_a <= mine
+    assert not mine & {r.json()["id"] for name, _, r in results if name == "sentiment-b"}
+    assert machine == {"sentiment-a", "sentiment-b", "smollm2-zero-shot"}   # the uptime rows: one machine, three models
 
 
 def test_picking_a_model_refuses_clearly(multi) -> None:

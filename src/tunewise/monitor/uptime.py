@@ -82,8 +82,8 @@ def intervals(engine: Any, *, start: datetime | None = None, end: datetime | Non
         rows = conn.execute(q).all()
         price = {r[0]: r[1] for r in conn.execute(prices)}
         models: dict[str, set[str]] = {}
-        for rid, model in conn.execute(names):
-            models.setdefault(rid, set()).add(model)
+        for rid, model in conn.execute(names):   # a server of several runs writes their ids comma-joined
+            models.setdefault(rid, set()).update(m for m in (model or "").split(",") if m)
     out = []
     for rid, inst, lo, hi, stops in rows:
         lo, hi = conv(lo, engine.dialect), conv(hi, engine.dialect)

@@ -55,8 +55,10 @@ def expand_run_dirs(paths: list[Path]) -> list[Path]:
 
 def served_ids(run_dirs: list[Path]) -> list[str]:
     """The id each run is served under: ``<model>-<method>``, or the directory name when that is taken
-    twice. Refuses runs whose ids still collide (two runs in directories of one name)."""
-    base = [_run_id(d) for d in run_dirs]
+    twice (``tunewise.monitor.scope.served_names`` lists both, so monitor finds either). Refuses runs whose ids still collide (two runs in directories of one name)."""
+    from tunewise.monitor.scope import served_names
+
+    base = [served_names(d)[0] for d in run_dirs]
     ids = [d.name if base.count(b) > 1 else b for d, b in zip(run_dirs, base, strict=True)]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -65,15 +67,6 @@ def served_ids(run_dirs: list[Path]) -> list[str]:
                             why=f"runs {', '.join(clash)} have the same model, method and directory name",
                             fix="Rename one run directory; a request picks its model by this id")
     return ids
-
-
-def _run_id(run_dir: Path) -> str:
-    try:
-        meta = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-        model, method = (meta.get("model") or {}).get("name"), meta.get("method")
-        return f"{model}-{method}" if model and method else run_dir.name
-    except (OSError, ValueError, AttributeError):
-        return run_dir.name
 
 
 def load_served(run_dirs: list[Path], predictor: Any | None = None) -> list[ServedModel]:
