@@ -153,3 +153,21 @@ def test_run_arguments_that_cannot_be_served_together_exit_2_before_anything_loa
         r = cli("serve", *runs, "--cost-per-hour", "0.35", "--db", f"sqlite:///{tmp_path / 'r.db'}")
         assert r.code == 2, r.output
         assert message in r.output and "Traceback" not in r.output
+
+
+def test_the_dashboard_shows_all_models_or_one(multi) -> None:
+    from tunewise.monitor.store import open_store
+
+    server, db, _ = multi
+    h = _h(db)
+    with open_store(db) as store:
+        held = store.model_ids()
+    everything = httpx.get(server.url + "/v1/dashboard/data", params={"span": "1d"}, headers=h).json()
+    one = httpx.get(server.url + "/v1/dashboard/data", params={"span": "1d", "model": "sentiment-b"}, headers=h).json()
+    assert everything["totals"]["requests"] == sum(held.values())
+    assert one["totals"]["requests"] == held["sentiment-b"] < sum(held.values())
+    bad = httpx.get(server.url + "/v1/dashboard/data", params={"model": "nope"}, headers=h)
+    assert bad.status_code == 422 and "sentiment-a, sentiment-b, smollm2-zero-shot" in bad.json()["error"]["message"]
+    page = httpx.get(server.url + "/dashboard", params={"model": "sentiment-b"}, headers=h).text
+    assert '<nav class="models">' in page and 'href="/dashboard?span=1h&amp;model=sentiment-a"' in page
+    assert '<a href="/dashboard?span=1h&amp;model=sentiment-b" aria-current="page">' in page

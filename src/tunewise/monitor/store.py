@@ -251,15 +251,20 @@ class Store:
             conn.execute(monitor_reports.insert(), {"ts": utcnow(), "window_start": window_start,
                                                     "window_end": window_end, "payload": text})
 
-    def latest_report(self) -> dict[str, Any] | None:
+    def latest_report(self, *, models: Sequence[str] | None = None) -> dict[str, Any] | None:
+        """The newest saved monitor report; with ``models``, the newest of the last 200 whose run's ids
+        (its ``models``, or its ``model`` in reports older than that field) meet them."""
         from sqlalchemy import select
 
         from tunewise.monitor.schema import monitor_reports
 
-        q = select(monitor_reports.c.payload).order_by(monitor_reports.c.id.desc()).limit(1)
+        q = select(monitor_reports.c.payload).order_by(monitor_reports.c.id.desc()).limit(1 if models is None else 200)
         with self.engine.connect() as conn:
-            row = conn.execute(q).first()
-        return json.loads(row[0]) if row else None
+            for (payload,) in conn.execute(q):
+                doc = json.loads(payload)
+                if models is None or set(doc.get("models") or [doc.get("model")]) & set(models):
+                    return doc
+        return None
 
 
     # ---- reviews ---------------------------------------------------------------------------

@@ -32,7 +32,7 @@ def dashboard_data(store: Any, *, span: timedelta = timedelta(hours=1), buckets:
             "p50_ms": lat.at(0.5), "p95_ms": lat.at(0.95), "spend_usd": b.spend_usd,
             "feedback_n": n_fb, "accuracy": correct / n_fb if n_fb else None, "accuracy_low": lo, "accuracy_high": hi,
         })
-    report = store.latest_report()
+    report = store.latest_report(models=models)
     drift = None
     if report:
         cur = report.get("current", {})

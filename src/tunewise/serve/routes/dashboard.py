@@ -24,15 +24,15 @@ async def metrics(request: Request) -> Response:
     return Response(st.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/v1/dashboard/data", summary="the dashboard's data (JSON)")
-async def dashboard_data(request: Request, span: str = "1h") -> JSONResponse:
+@router.get("/v1/dashboard/data", summary="the dashboard's data (JSON); model=ID: one served model's requests")
+async def dashboard_data(request: Request, span: str = "1h", model: str | None = None) -> JSONResponse:
     st: ServerState = request.app.state.tw
     await authorise(st, request, "dashboard", cookie=True)
-    return JSONResponse(await _dashboard_payload(st, span))
+    return JSONResponse(await _dashboard_payload(st, span, model))
 
 
 @router.get("/dashboard", response_class=HTMLResponse, summary="the on-call dashboard")
-async def dashboard(request: Request, span: str = "1h") -> HTMLResponse:
+async def dashboard(request: Request, span: str = "1h", model: str | None = None) -> HTMLResponse:
     from tunewise.serve.dashboard import login_page, render
 
     st: ServerState = request.app.state.tw
@@ -42,9 +42,11 @@ async def dashboard(request: Request, span: str = "1h") -> HTMLResponse:
         if exc.status in (401, 403):
             return HTMLResponse(login_page(exc.message), status_code=exc.status)
         raise
-    data = await _dashboard_payload(st, span)
-    return HTMLResponse(render(data, model=", ".join(st.models), kind=st.model.kind, span=span,
-                               price=st.config.price.as_dict()))
+    data = await _dashboard_payload(st, span, model)
+    kind = st.models[model].kind if model else " + ".join(sorted({m.kind for m in st.models.values()}))
+    return HTMLResponse(render(data, model=model or ", ".join(st.models), kind=kind, span=span,
+                               price=st.config.price.as_dict(), served=list(st.models) if len(st.models) > 1 else [],
+                               selected=model))
 
 
 @router.post("/dashboard/login", include_in_schema=False)
@@ -72,7 +74,7 @@ async def dashboard_login(request: Request) -> Response:
     return resp
 
 
-async def _dashboard_payload(st: ServerState, span: str) -> dict[str, Any]:
+async def _dashboard_payload(st: ServerState, span: str, model: str | None = None) -> dict[str, Any]:
     from tunewise.errors import BadInputError
     from tunewise.monitor.analyze import parse_window
     from tunewise.monitor.timeseries import dashboard_data
@@ -86,4 +88,8 @@ async def _dashboard_payload(st: ServerState, span: str) -> dict[str, Any]:
     if delta is None or len(span) > 32 or delta > _MAX_SPAN:
         raise ApiError(422, "invalid_request", f"span '{span[:32]}' is longer than the dashboard shows "
                        f"(at most {_MAX_SPAN.days} days); pass e.g. span=1h, span=7d or span=90d")
-    return await st.writer.run_sync(lambda: dashboard_data(st.store, span=delta))
+    if model is not None and model not in st.models:
+        raise ApiError(422, "invalid_request", f"model '{model[:200]}' is not served here; pass one of "
+                       f"{', '.join(st.models)}, or no model for all of them")
+    models = [model] if model is not None else None   # no model: every request in the store, as before
+    return await st.writer.run_sync(lambda: dashboard_data(st.store, span=delta, models=models))
