@@ -77,6 +77,28 @@ def test_all_three_methods_use_the_same_scorer(runs, rt_files) -> None:
     assert len(shots) == 2 and {s["label"] for s in shots} == {"fresh", "rotten"}
 
 
+def test_the_three_methods_share_one_copy_of_the_base_and_score_as_saved(runs, rt_files) -> None:
+    """What `tunewise serve RUN RUN RUN` loads: zero-shot and few-shot use the bare base, LoRA its adapter."""
+    from tunewise.pilot import load_predictor
+    from tunewise.pilot.shared_base import SharedBases, unique_weight_bytes
+
+    bases = SharedBases()
+    shared = {m: load_predictor(r.run_dir, bases=bases) for m, r in runs.items()}
+    assert len(bases) == 1 and bases.groups()[0].adapters == ["run0"]
+    test_rows = [json.loads(x) for x in rt_files[1].read_text().splitlines()][:4]
+    for method, result in runs.items():
+        saved = _preds(result)
+        out = shared[method].predict([r["text"] for r in test_rows])
+        for row, o in zip(test_rows, out):
+            assert o["scores"]["fresh"] == pytest.approx(saved[row["id"]]["scores"]["fresh"], abs=1e-4), method
+    alone = load_predictor(runs["lora"].run_dir)
+    prompt = [[{"role": "user", "content": "Review: a warm, clever film. Is it fresh or rotten?"}]]
+    assert shared["lora"].generate(prompt, max_new_tokens=8) == alone.generate(prompt, max_new_tokens=8)
+    assert shared["zero-shot"].generate(prompt, max_new_tokens=8) == load_predictor(
+        runs["zero-shot"].run_dir).generate(prompt, max_new_tokens=8)
+    assert unique_weight_bytes([bases.groups()[0].model]) < 1.05 * unique_weight_bytes([alone._model])
+
+
 @pytest.fixture(scope="module")
 def extraction_files(tmp_path_factory, jsonl) -> tuple[Path, Path]:
     """Real BBC News articles as prompt/completion JSON extraction: the topic as {"topic": ...}."""
