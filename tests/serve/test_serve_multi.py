@@ -171,3 +171,23 @@ def test_the_dashboard_shows_all_models_or_one(multi) -> None:
     page = httpx.get(server.url + "/dashboard", params={"model": "sentiment-b"}, headers=h).text
     assert '<nav class="models">' in page and 'href="/dashboard?span=1h&amp;model=sentiment-a"' in page
     assert '<a href="/dashboard?span=1h&amp;model=sentiment-b" aria-current="page">' in page
+
+
+def test_prometheus_counts_each_model_apart(multi) -> None:
+    import re
+
+    server, db, _ = multi
+    h = _h(db)
+
+    def served(text: str, model: str) -> float:
+        m = re.search(rf'^tunewise_model_requests_total{{model="{model}"}} (\S+)', text, re.M)
+        return float(m.group(1)) if m else 0.0
+
+    before = httpx.get(server.url + "/metrics", headers=h).text
+    for _ in range(3):
+        assert httpx.post(server.url + "/v1/classify", json={"model": "sentiment-b", "texts": TEXTS[:2]},
+                          headers=h).status_code == 200
+    after = httpx.get(server.url + "/metrics", headers=h).text
+    assert served(after, "sentiment-b") - served(before, "sentiment-b") == 6
+    assert served(after, "sentiment-a") == served(before, "sentiment-a")
+    assert 'tunewise_spend_usd_total{model="sentiment-b"}' in after

@@ -22,9 +22,12 @@ class Metrics:
         self.guardrail = Counter("tunewise_guardrail_decisions", "Guardrail decisions by rule and action",
                                  ["rule", "action"], registry=r)
         self.blocked = Counter("tunewise_guardrail_blocked_requests", "Requests refused by a guardrail", registry=r)
-        self.tokens = Counter("tunewise_tokens", "Tokens processed", ["direction"], registry=r)
-        self.spend = Counter("tunewise_spend_usd", "Self-hosted compute spend in USD (exact values are in the store)",
-                             registry=r)
+        self.tokens = Counter("tunewise_tokens", "Tokens processed, by served model", ["direction", "model"],
+                              registry=r)
+        self.spend = Counter("tunewise_spend_usd", "Self-hosted compute spend in USD by served model (exact values "
+                             "are in the store)", ["model"], registry=r)
+        self.served = Counter("tunewise_model_requests", "Texts or conversations answered, by served model",
+                              ["model"], registry=r)
         self.rate_limited = Counter("tunewise_rate_limited", "Requests refused with 429", registry=r)
         self.auth_failures = Counter("tunewise_auth_failures", "Requests refused with 401/403", ["reason"], registry=r)
 

@@ -78,9 +78,10 @@ async def _record_answer(st: ServerState, request: Request, model: Any, *, key_i
                output=stored_out, scores=None, tokens_in=res["tokens_in"], tokens_out=res["tokens_out"],
                latency_ms=lat, model_s=model_s, extra_decisions=extra)
     await store_rows(st, [row])
-    st.metrics.tokens.labels("input").inc(res["tokens_in"])
-    st.metrics.tokens.labels("output").inc(res["tokens_out"])
-    st.metrics.spend.inc(float(row["cost_usd"]))
+    st.metrics.tokens.labels("input", model.name).inc(res["tokens_in"])
+    st.metrics.tokens.labels("output", model.name).inc(res["tokens_out"])
+    st.metrics.spend.labels(model.name).inc(float(row["cost_usd"]))
+    st.metrics.served.labels(model.name).inc()
     return row, lat
 
 

@@ -81,8 +81,9 @@ async def classify(request: Request) -> JSONResponse:
                     "usage": {"tokens": res["tokens_in"], "cost_usd": str(row["cost_usd"])}})
     await store_rows(st, rows)
     for r in rows:
-        st.metrics.tokens.labels("input").inc(r["tokens_in"])
-        st.metrics.spend.inc(float(r["cost_usd"]))
+        st.metrics.tokens.labels("input", model.name).inc(r["tokens_in"])
+        st.metrics.spend.labels(model.name).inc(float(r["cost_usd"]))
+    st.metrics.served.labels(model.name).inc(len(rows))
     payload: dict[str, Any] = {"model": model.name, "latency_ms": round(lat, 3)}
     payload.update(out[0] if body.text is not None else {"results": out})
     return JSONResponse(payload)
