@@ -9,9 +9,18 @@ from pathlib import Path
 from typing import Any
 
 
+def decimal_text(value: Decimal) -> str:
+    """A Decimal as a plain numeral, never in exponent notation (JSON readers and people both parse it).
+
+    >>> decimal_text(Decimal("4.08390E-7")), decimal_text(Decimal("150.37")), str(Decimal("4.08390E-7"))
+    ('0.000000408390', '150.37', '4.08390E-7')
+    """
+    return format(value, "f")
+
+
 def default(obj: Any) -> Any:
     if isinstance(obj, Decimal):
-        return str(obj)
+        return decimal_text(obj)
     if isinstance(obj, Path):
         return str(obj)
     if isinstance(obj, (date, datetime)):

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from tunewise._json import decimal_text
 from tunewise._money import usd
 from tunewise.decision.paired import Scores
 
@@ -299,7 +300,7 @@ def _unknown(unknown: list[Option], rec: Option | None, s: Settings) -> list[dic
         cheaper = rec is not None and rec.tco is not None and o.tco[1] < rec.tco[1]
         out.append({"id": o.id, "label": o.label, "cost_rank": rank, "tco_expected": str(o.tco[1]),
                     "provenance": o.provenance, "quality": o.quality,
-                    "measure_cost_usd": str(o.measure_cost) if o.measure_cost is not None else None,
+                    "measure_cost_usd": decimal_text(o.measure_cost) if o.measure_cost is not None else None,
                     "cheaper_than_recommended": cheaper,
                     "note": (f"{usd(rec.tco[1] - o.tco[1])} cheaper than the recommendation over the horizon, "
                              + (f"but its score ({o.quality:.3f}) is user-given, not measured here"

@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from tunewise._json import decimal_text
 from tunewise.errors import BadInputError
 
 PER_MILLION = Decimal(1_000_000)
@@ -115,7 +116,7 @@ def catalog_pricing(cat: Any, provider: str, model: str, kind: str, *, where: st
         pout = cat.price(provider, m.id, f"{kind}-output")
     except BadInputError as exc:
         raise BadInputError(exc.what, where=where, why=exc.why, fix=exc.fix) from None
-    rows = [{"id": p.id, "usd": str(p.usd), "unit": p.unit, "effective_from": p.effective_from.isoformat(),
+    rows = [{"id": p.id, "usd": decimal_text(p.usd), "unit": p.unit, "effective_from": p.effective_from.isoformat(),
              "checked_on": p.checked_on.isoformat(), "source_url": p.source_url, "stale": cat.is_stale(p)}
             for p in (pin, pout)]
     tok = m.tokenizer if m.tokenizer in _tiktoken_names() else DEFAULT_TOKENIZER

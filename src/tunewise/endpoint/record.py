@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tunewise._json import decimal_text
 from tunewise.pilot import metrics as M
 
 UNPARSEABLE, FAILED = "<unparseable>", "<failed>"
@@ -195,7 +196,7 @@ def build_record(*, cfg: Any, sp: Any, test: list[Any], shots: list[Any], cached
         "eval_cost_usd": money(cost_now),
         "cost": {"pricing": pricing.as_dict(), "eval_cost_usd": money(cost_now),
                  "spent_this_run_usd": money(res.spent) if pricing.known else None,
-                 "max_usd": str(cfg.max_usd) if cfg.max_usd is not None else None,
+                 "max_usd": decimal_text(cfg.max_usd) if cfg.max_usd is not None else None,
                  "estimate_before": {k: (money(v) if k.startswith("cost") else v) for k, v in pre.items()
                                      if not k.endswith("_each")},
                  "note": "cost of every evaluated answer at the price above, from the usage the endpoint reported"

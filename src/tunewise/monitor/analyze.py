@@ -261,7 +261,9 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     if isinstance(obj, Decimal):
-        return str(obj)
+        from tunewise._json import decimal_text
+
+        return decimal_text(obj)
     if isinstance(obj, datetime):
         return obj.isoformat()
     if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):

@@ -208,8 +208,8 @@ def cumulative_series(e: Any) -> list[dict[str, str]]:
 
 def _figures(e: Any) -> dict[str, Any]:
     peak = max(e.monthly_series_usd) if e.monthly_series_usd else e.monthly_usd.expected
-    return {"training_usd": str(e.train_usd.expected), "peak_monthly_usd": str(peak),
-            "tco_usd": str(e.tco_usd.expected), "tco_range": _rng(e.tco_usd),
+    return {"training_usd": _json.decimal_text(e.train_usd.expected), "peak_monthly_usd": _json.decimal_text(peak),
+            "tco_usd": _json.decimal_text(e.tco_usd.expected), "tco_range": _rng(e.tco_usd),
             "series": cumulative_series(e), "serving": e.serving}
 
 
@@ -247,8 +247,8 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
             series = cumulative_series(e)
             rec.update(
                 training_usd=_rng(e.train_usd), monthly_usd=_rng(e.monthly_usd), tco_usd=_rng(e.tco_usd),
-                peak_monthly_usd={"expected": str(peak)},
-                monthly_expected_usd=[str(x) for x in e.monthly_series_usd], series=series,
+                peak_monthly_usd={"expected": _json.decimal_text(peak)},
+                monthly_expected_usd=[_json.decimal_text(x) for x in e.monthly_series_usd], series=series,
                 months=[_rng(r) for r in e.month_ranges], retrain_months=list(e.retrain_months),
                 parts=[{"name": p.name, **_rng(p.usd)} for p in e.parts],
                 billed_tokens=_rng(e.billed_tokens), epochs=e.epochs,
@@ -261,7 +261,7 @@ def estimate_all(lp: LoadedPlan, audit: dict[str, Any], pilots: dict[str, dict[s
             rec["fits_memory"] = e.memory.fits
         records[cid] = rec
         for p in e.prices:
-            prices[p.id] = {"id": p.id, "role": p.role, "usd": str(p.usd), "unit": p.unit,
+            prices[p.id] = {"id": p.id, "role": p.role, "usd": _json.decimal_text(p.usd), "unit": p.unit,
                             "effective_from": p.effective_from.isoformat(), "checked_on": p.checked_on.isoformat(),
                             "source_url": p.source_url, "confidence": p.confidence, "stale": p.stale,
                             "stale_reason": p.stale_reason, "user": p.user}

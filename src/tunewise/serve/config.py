@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from tunewise._json import decimal_text
 from tunewise.errors import BadInputError
 
 
@@ -22,7 +23,7 @@ class PriceSource:
     checked_on: str | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"usd_per_hour": str(self.usd_per_hour), "source": self.source, "source_url": self.source_url,
+        return {"usd_per_hour": decimal_text(self.usd_per_hour), "source": self.source, "source_url": self.source_url,
                 "checked_on": self.checked_on}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from tunewise._json import decimal_text
 from tunewise.serve.errors import ApiError
 from tunewise.serve.schemas import ChatRequest
 from tunewise.serve.state import (ServerState, authorise, blocked_response, count_decisions, log, parse_body,
@@ -60,7 +61,7 @@ async def chat(request: Request) -> JSONResponse:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": res["text"]}, "finish_reason": finish}],
         "usage": {"prompt_tokens": res["tokens_in"], "completion_tokens": res["tokens_out"],
                   "total_tokens": res["tokens_in"] + res["tokens_out"]},
-        "tunewise": {"request_id": rid, "cost_usd": str(row["cost_usd"]), "latency_ms": round(lat, 3),
+        "tunewise": {"request_id": rid, "cost_usd": decimal_text(row["cost_usd"]), "latency_ms": round(lat, 3),
                      "guardrails": {"action": row["guard_action"], "decisions": row["guard_decisions"]}},
     })
 
@@ -112,7 +113,7 @@ def _stream_chat(st: ServerState, request: Request, model: Any, *, key_id: str, 
             return
         finish = "length" if res["tokens_out"] >= max_new else "stop"
         yield S.sse(S.chunk(rid, created, name, {}, finish, tunewise={
-            "request_id": rid, "cost_usd": str(row["cost_usd"]), "latency_ms": round(lat, 3),
+            "request_id": rid, "cost_usd": decimal_text(row["cost_usd"]), "latency_ms": round(lat, 3),
             "guardrails": {"action": row["guard_action"], "decisions": row["guard_decisions"]}}))
         if include_usage:
             yield S.sse(S.usage_chunk(rid, created, name, res["tokens_in"], res["tokens_out"]))

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from tunewise._json import decimal_text
 from tunewise.serve.errors import ApiError
 from tunewise.serve.schemas import ClassifyRequest
 from tunewise.serve.state import (ServerState, authorise, blocked_response, charge, count_decisions, parse_body,
@@ -78,7 +79,7 @@ async def classify(request: Request) -> JSONResponse:
         rows.append(row)
         out.append({"id": rid, "label": res["label"], "scores": res["scores"],
                     "guardrails": {"action": row["guard_action"], "decisions": row["guard_decisions"]},
-                    "usage": {"tokens": res["tokens_in"], "cost_usd": str(row["cost_usd"])}})
+                    "usage": {"tokens": res["tokens_in"], "cost_usd": decimal_text(row["cost_usd"])}})
     await store_rows(st, rows)
     for r in rows:
         st.metrics.tokens.labels("input", model.name).inc(r["tokens_in"])
