@@ -20,7 +20,7 @@ DbOpt = Annotated[str, typer.Option("--db", help="store URL: sqlite:///file.db o
 def serve(
     run_dirs: Annotated[list[Path], typer.Argument(help="finished `tunewise pilot` run directories, or a directory "
                                                       "holding them; a request picks one by its `model` (GET /v1/models)",
-                                                 metavar="RUN_DIR...")],
+                                                 metavar="RUN_DIR")],
     host: Annotated[str, typer.Option(help="interface to bind; loopback by default")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     db: DbOpt = DEFAULT_DB,
