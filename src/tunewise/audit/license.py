@@ -52,7 +52,8 @@ class LicenseInfo:
 
 
 @lru_cache(maxsize=1)
-def _licensing():  # noqa: ANN202
+def spdx_licensing():  # noqa: ANN202
+    """license-expression's SPDX licensing (its license index loads once per process)."""
     from license_expression import get_spdx_licensing
 
     return get_spdx_licensing()
@@ -80,7 +81,7 @@ def classify_symbol(key: str) -> str:
 
 
 def _classify_expr(expr: Any) -> str:
-    lic = _licensing()
+    lic = spdx_licensing()
     if isinstance(expr, lic.OR):
         return max((_classify_expr(a) for a in expr.args), key=_RANK.__getitem__)
     if isinstance(expr, lic.AND):
@@ -94,7 +95,7 @@ def _classify_expr(expr: Any) -> str:
 def parse_license(expression: str | None) -> LicenseInfo:
     if expression is None or not expression.strip():
         return LicenseInfo(None, None, False, "unknown", errors=["no license given"])
-    lic = _licensing()
+    lic = spdx_licensing()
     try:
         parsed = lic.parse(expression, validate=False)
         info = lic.validate(expression, strict=False)

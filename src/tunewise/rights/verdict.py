@@ -163,9 +163,9 @@ def judge_expression(expression: str | None, use: str, role: str = "data") -> Pa
     expression = str(expression).strip()
     if find(expression) is not None:  # a table id or alias that is not SPDX syntax (e.g. llama3.1)
         return _symbol(expression, use, role)
-    from tunewise.audit.license import _licensing
+    from tunewise.audit.license import spdx_licensing
 
-    lic = _licensing()
+    lic = spdx_licensing()
     try:
         parsed = lic.parse(expression, validate=False)
     except Exception as exc:  # noqa: BLE001 - license-expression raises several parse error types
