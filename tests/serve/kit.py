@@ -61,32 +61,24 @@ def _cached_run(key: str, build) -> Path:  # noqa: ANN001 - build(tmp) trains in
     return out
 
 
-def build_run_dir(*, rows: int = 200, seed: int = 0) -> Path:
-    """A COMPLETE MiniLM run dir trained by run_pilot on real data; built once, then reused."""
+def build_run_dir(*, rows: int = 200, seed: int = 0, method: str = "full") -> Path:
+    """A COMPLETE MiniLM run dir (``method`` full or lora) trained by run_pilot on real data; built once,
+    then reused. A LoRA run keeps its adapter/ beside the merged model/."""
 
     def build(tmp: Path) -> None:
         from tunewise.data.bundled import export
         from tunewise.pilot import PilotConfig, run_pilot
 
         data, _ = export("rotten-tomatoes", tmp / "train.jsonl", limit=rows, seed=seed)
-        run_pilot(PilotConfig(data=data, model="minilm", method="full", out_dir=tmp / "run", seed=seed, epochs=1,
+        run_pilot(PilotConfig(data=data, model="minilm", method=method, out_dir=tmp / "run", seed=seed, epochs=1,
                               progress=False, run_baseline=False, latency_n=5, batch_sizes=(1,), bootstrap=1000))
 
-    return _cached_run(f"minilm-rt{rows}-s{seed}-{_pilot_source_hash()}", build)
+    kind = "minilm" if method == "full" else f"minilm-{method}"
+    return _cached_run(f"{kind}-rt{rows}-s{seed}-{_pilot_source_hash()}", build)
 
 
 def lora_run_dir(*, rows: int = 120, seed: int = 0) -> Path:
-    """A COMPLETE MiniLM LoRA run (adapter/ beside the merged model/) on Rotten Tomatoes; built once."""
-
-    def build(tmp: Path) -> None:
-        from tunewise.data.bundled import export
-        from tunewise.pilot import PilotConfig, run_pilot
-
-        data, _ = export("rotten-tomatoes", tmp / "train.jsonl", limit=rows, seed=seed)
-        run_pilot(PilotConfig(data=data, model="minilm", method="lora", out_dir=tmp / "run", seed=seed, epochs=1,
-                              progress=False, run_baseline=False, latency_n=3, batch_sizes=(1,), bootstrap=1000))
-
-    return _cached_run(f"minilm-lora-rt{rows}-s{seed}-{_pilot_source_hash()}", build)
+    return build_run_dir(rows=rows, seed=seed, method="lora")
 
 
 def smollm2_run_dir() -> Path:
