@@ -55,7 +55,8 @@ def expand_run_dirs(paths: list[Path]) -> list[Path]:
 
 def served_ids(run_dirs: list[Path]) -> list[str]:
     """The id each run is served under: ``<model>-<method>``, or the directory name when that is taken
-    twice (``tunewise.monitor.scope.served_names`` lists both, so monitor finds either). Refuses runs whose ids still collide (two runs in directories of one name)."""
+    twice (``tunewise.monitor.scope.served_names`` lists both, so monitor finds either). Refuses runs
+    whose ids still collide (two such runs in directories of one name)."""
     from tunewise.monitor.scope import served_names
 
     base = [served_names(d)[0] for d in run_dirs]
@@ -81,7 +82,8 @@ def load_served(run_dirs: list[Path], predictor: Any | None = None) -> list[Serv
 
     bases = SharedBases() if len(run_dirs) > 1 else None
     ids = served_ids(run_dirs)
-    return [ServedModel(d, load_predictor(check_run_dir(d), bases=bases), name=i) for d, i in zip(run_dirs, ids, strict=True)]
+    return [ServedModel(d, load_predictor(check_run_dir(d), bases=bases), name=i)
+            for d, i in zip(run_dirs, ids, strict=True)]
 
 
 class ServedModel:

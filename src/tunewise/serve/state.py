@@ -272,9 +272,10 @@ def count_decisions(st: ServerState, decisions: list[Any]) -> None:
         st.metrics.guardrail.labels(d.rule, d.action).inc()
 
 
-def request_row(st: ServerState, model: Any, *, rid: str, key_id: str, endpoint: str, status: int, item: int, verdict: Any,
-                output: str | None, scores: dict | None, tokens_in: int, tokens_out: int, latency_ms: float,
-                model_s: float, extra_decisions: list[Any] = ()) -> dict[str, Any]:
+def request_row(st: ServerState, model: Any, *, rid: str, key_id: str, endpoint: str, status: int, item: int,
+                verdict: Any, output: str | None, scores: dict | None, tokens_in: int, tokens_out: int,
+                latency_ms: float, model_s: float, extra_decisions: list[Any] = ()) -> dict[str, Any]:
+    """The stored row of one answered (or refused) item; ``model`` is the ServedModel that answered."""
     from tunewise.monitor.schema import utcnow
 
     decisions = [*verdict.decisions, *extra_decisions]

@@ -61,7 +61,8 @@ def model_card(st: ServerState, model: Any) -> dict[str, Any]:
     marker = model.run_dir / "COMPLETE"
     created = int(marker.stat().st_mtime) if marker.exists() else int(time.time())
     cfg = getattr(model.predictor, "config", None) or {}
-    twins = [m.name for m in st.models.values() if model.shared is not None and m.shared is model.shared and m is not model]
+    twins = [m.name for m in st.models.values()
+             if model.shared is not None and m.shared is model.shared and m is not model]
     return {"id": model.name, "object": "model", "created": created, "owned_by": "tunewise",
             "tunewise": {"kind": model.kind, "labels": model.labels, "run": model.run_dir.name,
                          "method": getattr(model.predictor, "method", None),
