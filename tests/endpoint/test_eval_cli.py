@@ -223,7 +223,10 @@ def test_ctrl_c_leaves_a_resumable_run(fake, rt100: Path, tmp_path: Path) -> Non
     bin_ = Path(sys.executable).parent / "tunewise"
     cmd = [str(bin_), "eval", str(rt100), "--base-url", server.url, "--model", "fake-model", "--out", str(out),
            "--cache", str(cache), "--free", "--concurrency", "2", "--quiet"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell's background job (`make test &`) starts with SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler: give the child the terminal's default, as a user's Ctrl-C meets it.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while len(server.chat_requests) < 6 and time.monotonic() < deadline:
         time.sleep(0.05)
