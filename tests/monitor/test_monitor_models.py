@@ -171,3 +171,21 @@ def test_monitor_cli_names_the_stored_ids_when_none_is_the_runs(review_run, tmp_
     assert "no stored request" not in err
     doc = json.loads(out)
     assert doc["models"] == ["other-run"] and doc["current"]["volume"]["requests"] == 12
+
+
+def test_a_shared_machines_idle_capacity_is_what_no_served_model_used(two_models):
+    from tunewise.monitor.analyze import operational_summary
+
+    store, rows = two_models
+    # one replica served both models (a multi-run `tunewise serve` writes their ids comma-joined)
+    store.record_uptime("start", replica_id="r1", instance="vm-1", ts=T0, usd_per_hour=Decimal("0.5"),
+                        price_source="--cost-per-hour", model=f"{A},{B}")
+    store.record_uptime("stop", replica_id="r1", instance="vm-1", ts=T0 + SPAN, model=f"{A},{B}")
+    mine = sum((r["cost_usd"] for r in _of(rows, [A])), Decimal(0))
+    both = sum((r["cost_usd"] for r in _of(rows, None)), Decimal(0))
+    up = operational_summary(store, T0, T0 + SPAN, models=[A])["spend_uptime"]
+    assert up["usd"] == Decimal("0.5")
+    assert up["per_request_usd"] == mine                        # this run's requests only
+    assert up["idle_usd"] == up["usd"] - both and up["shared_with"] == [B]
+    alone = operational_summary(store, T0, T0 + SPAN, models=[A, B])["spend_uptime"]
+    assert "shared_with" not in alone and alone["idle_usd"] == up["idle_usd"]

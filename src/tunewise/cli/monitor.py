@@ -158,6 +158,9 @@ def _print(console, doc: dict[str, Any]) -> None:  # noqa: ANN001
     up = cur.get("spend_uptime") or {}
     if up:
         idle = f"; idle capacity {_usd(up['idle_usd'])}" if up.get("idle_usd") is not None else ""
+        if up.get("shared_with"):
+            idle += (f" (the machines also served {', '.join(up['shared_with'])}: their cost is shared, idle is what "
+                     "no served model used)")
         console.print(f"spend, uptime: {_usd(up['usd'])} for {_f(up['instance_hours'], 3)} instance-hour(s) on "
                       f"{len(up['instances'])} machine(s), {up['replicas']} replica(s) ({up['price']}) vs "
                       f"{_usd(up['per_request_usd'])} allocated to requests by compute time{idle}"

@@ -64,10 +64,27 @@ def operational_summary(store: Any, start: datetime, end: datetime, *,
         "spend_usd": {"total": cost, "per_1k_requests": (cost / n * 1000).quantize(_Q) if n else None,
                       "per_hour": (cost / hours).quantize(_Q) if hours else None,
                       "source": "self-hosted compute time x hourly price given to `tunewise serve`"},
-        "spend_uptime": uptime_summary(store, start, end, requests_usd=cost),
+        "spend_uptime": _uptime(store, start, end, cost, models),
         "tokens": {"input": t.tokens_in, "output": t.tokens_out},
         "guardrails": guard,
     }
+
+
+def _uptime(store: Any, start: datetime, end: datetime, cost: Decimal, models: Sequence[str] | None) -> dict[str, Any]:
+    """The machines' uptime spend next to these models' request spend. When the machines also served
+    other models, idle capacity is the uptime less every served model's compute, and ``shared_with``
+    names the others (the machines' cost is theirs together; it is not split)."""
+    up = uptime_summary(store, start, end, requests_usd=cost)
+    if models is None:
+        return up
+    on_machines = sorted({m for iv in store.uptime_intervals(start=start, end=end) for m in iv.models})
+    others = [m for m in on_machines if m not in models]
+    if others and up.get("idle_usd") is not None:
+        everyone = store.bucket_series(start=start, end=end, buckets=1, timings=(),
+                                       models=sorted({*on_machines, *models})).total.spend_usd
+        up["idle_usd"] = (up["usd"] - everyone).quantize(_Q)
+        up["shared_with"] = others
+    return up
 
 
 def quality_summary(rows: list[dict[str, Any]], *, bootstrap: int = 1000,
