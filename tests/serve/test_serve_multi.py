@@ -146,7 +146,9 @@ def test_run_arguments_that_cannot_be_served_together_exit_2_before_anything_loa
     (tmp_path / "y").mkdir()
     (tmp_path / "x" / "sentiment").symlink_to(a, target_is_directory=True)
     (tmp_path / "y" / "sentiment").symlink_to(b, target_is_directory=True)
+    (tmp_path / "run-out" / "pilots").mkdir(parents=True)
     cases = {"no finished pilot runs in": [empty],
+             f"a `tunewise run` output: pass {tmp_path / 'run-out' / 'pilots'}": [tmp_path / "run-out"],
              "would both be called 'sentiment'": [tmp_path / "x" / "sentiment", tmp_path / "y" / "sentiment"],
              "run directory given twice": [a, tmp_path / "x" / "sentiment"]}
     for message, runs in cases.items():

@@ -35,11 +35,13 @@ def expand_run_dirs(paths: list[Path]) -> list[Path]:
         if path.is_dir() and not (path / "config.json").is_file():
             runs = sorted(p for p in path.iterdir() if (p / "COMPLETE").is_file() and (p / "config.json").is_file())
             if not runs:
+                hint = (f"; this looks like a `tunewise run` output: pass {path / 'pilots'}"
+                        if (path / "pilots").is_dir() else "")
                 raise BadInputError(f"no finished pilot runs in {path}", where="RUN_DIR",
                                     why="it is not a run directory and none of its subdirectories has a COMPLETE "
                                         "marker and a config.json",
                                     fix="Pass the --out directory of a finished `tunewise pilot` run, or a "
-                                        "directory that holds such runs")
+                                        "directory that holds such runs" + hint)
             out.extend(runs)
         else:
             out.append(check_run_dir(path))
