@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from tunewise._json import decimal_text
 from tunewise.errors import TunewiseError
 from tunewise.monitor import drift, quality, refcache
 from tunewise.monitor.aggregate import QUANTILES
@@ -278,8 +279,6 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     if isinstance(obj, Decimal):
-        from tunewise._json import decimal_text
-
         return decimal_text(obj)
     if isinstance(obj, datetime):
         return obj.isoformat()

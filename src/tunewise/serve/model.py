@@ -7,7 +7,6 @@ its weights (``tunewise.pilot.shared_base``)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -104,17 +103,13 @@ class ServedModel:
         self.shared = getattr(predictor, "shared", None)   # the SharedBase its weights live on, if any
 
     def _name(self) -> str:
-        name, method = getattr(self.predictor, "model_name", None), getattr(self.predictor, "method", None)
-        if name and method:
-            return f"{name}-{method}"
-        try:
-            meta = json.loads((self.run_dir / "pilot.json").read_text(encoding="utf-8"))
-            model, method = meta.get("model"), meta.get("method")
-            if isinstance(model, dict):
-                model = model.get("name") or model.get("id")
-            return f"{model}-{method}" if model and method else self.run_dir.name
-        except (OSError, ValueError):
-            return self.run_dir.name
+        """The id `tunewise monitor` looks for (``monitor.scope.served_names``): from the predictor, or
+        the run's config.json when the predictor does not say."""
+        from tunewise.monitor.scope import served_names
+
+        p = self.predictor
+        known = getattr(p, "model_name", None) and getattr(p, "method", None)
+        return served_names(self.run_dir, p if known else None)[0]
 
     def count_tokens(self, text: str) -> int:
         fn = getattr(self.predictor, "count_tokens", None)
